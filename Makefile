@@ -1,0 +1,42 @@
+# elevenlabs-agent: `make help` lists the targets.
+VENV      ?= .venv
+PYTHON    ?= python3
+BIN       := $(VENV)/bin
+STAMP     := $(VENV)/.installed
+PORT      ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format redis
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP) ## Create the virtualenv and install the project with its dev tools
+
+run: $(STAMP) ## Serve on 127.0.0.1:$PORT with the feature on (embedded store unless REDIS_URL)
+	ELEVENLABS_AGENT_ENABLED=$${ELEVENLABS_AGENT_ENABLED:-true} \
+	SECRET_KEY=$${SECRET_KEY:-local-development-only-not-a-secret} \
+	$(BIN)/python manage.py runserver --insecure 127.0.0.1:$(PORT)
+
+test: $(STAMP) ## Run the tests (real-Redis tests skip when 127.0.0.1:6379 is down, unless CI=true)
+	$(BIN)/pytest
+
+lint: $(STAMP) ## ruff check and ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+redis: ## Start a throwaway local Redis on 127.0.0.1:6379 (nothing on disk) unless one answers
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	@for i in $$(seq 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 0.1; done; \
+	  echo "Redis on 127.0.0.1:6379 did not start" >&2; exit 1

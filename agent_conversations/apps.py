@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class AgentConversationsConfig(AppConfig):
+    name = "agent_conversations"

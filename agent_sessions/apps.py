@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class AgentSessionsConfig(AppConfig):
+    name = "agent_sessions"

@@ -1,0 +1,69 @@
+"""The one place a Redis client is obtained, and where driver errors become StoreUnavailable."""
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import redis
+from django_redis import get_redis_connection
+from django_redis.exceptions import ConnectionInterrupted
+from django_redis.serializers.base import BaseSerializer
+
+from elevenlabs_agent.exceptions import StoreUnavailable
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# redis-py raises these when the server is unreachable or too slow; django-redis wraps its own
+# calls' failures in ConnectionInterrupted.
+_OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionInterrupted)
+
+
+def key_as_named(key: str, key_prefix: str, version: int) -> str:
+    """django-redis KEY_FUNCTION that keeps the contract's key names (no `:1:` prefix)."""
+    return key
+
+
+def dumps(value: Any) -> str:
+    """Encode a value as the plain UTF-8 JSON any Redis client can read."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(raw: bytes | str) -> Any:
+    """Decode a JSON value read from Redis."""
+    return json.loads(raw)
+
+
+class JSONSerializer(BaseSerializer):
+    """django-redis serializer writing the same JSON as `dumps` (readable UTF-8, never pickle)."""
+
+    def dumps(self, value: Any) -> bytes:
+        return dumps(value).encode()
+
+    def loads(self, value: bytes) -> Any:
+        return loads(value)
+
+
+def redis_client() -> redis.Redis:
+    """The pooled client behind the default cache, for anything compound (pipelines, Lua)."""
+    return get_redis_connection("default")
+
+
+def store_operation(func: Callable[P, R]) -> Callable[P, R]:
+    """Translate Redis outages raised inside a store function into StoreUnavailable."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except _OUTAGE_ERRORS as exc:
+            raise StoreUnavailable from exc
+
+    return wrapper
+
+
+@store_operation
+def redis_ping() -> None:
+    """Raise StoreUnavailable unless Redis answers a PING."""
+    redis_client().ping()

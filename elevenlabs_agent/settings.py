@@ -1,0 +1,130 @@
+"""Django settings, read from the environment (see the README's configuration table)."""
+
+import logging
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+logger = logging.getLogger(__name__)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+_FLAG_VALUES = {
+    "true": True, "1": True, "yes": True, "on": True,
+    "false": False, "0": False, "no": False, "off": False,
+}  # fmt: skip
+
+
+def parse_feature_flag(raw: str | None, *, name: str = "ELEVENLABS_AGENT_ENABLED") -> bool:
+    """Read an on/off flag as the contract spells it; anything unrecognised is off and warned of."""
+    if raw is None or raw.strip() == "":
+        return False
+    value = _FLAG_VALUES.get(raw.strip().lower())
+    if value is None:
+        logger.warning("%s=%r is not a recognised on/off value; the feature stays off.", name, raw)
+        return False
+    return value
+
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. Export a long random value, e.g. "
+        "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+ELEVENLABS_AGENT_ENABLED = parse_feature_flag(env.str("ELEVENLABS_AGENT_ENABLED", default=None))
+SESSION_TTL_SECONDS = env.int("SESSION_TTL_SECONDS", default=600)
+CONVERSATION_TTL_SECONDS = env.int("CONVERSATION_TTL_SECONDS", default=30 * 24 * 3600)
+# Bodies are small JSON documents; anything larger is refused with a 413 before parsing.
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024)
+
+# --- Redis: the only store -------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+# Without REDIS_URL every process gets its own in-memory fakeredis server: fine for a demo,
+# useless for anything that must survive a restart (apps.py warns loudly at startup).
+REDIS_EMBEDDED = not REDIS_URL
+# Short timeouts so an outage answers 503 within the contract's 2 seconds; one immediate
+# retry reconnects a pooled socket that Redis closed (every store write is safe to repeat).
+REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=0.5)
+
+
+def redis_cache_settings(url: str, *, embedded: bool) -> dict:
+    """django-redis configured as a primary store: contract key names, plain JSON, no silencing."""
+    pool_kwargs: dict = {"retry": Retry(NoBackoff(), 1)}
+    if embedded:
+        from fakeredis import FakeRedisConnection  # only the embedded store needs it
+
+        pool_kwargs["connection_class"] = FakeRedisConnection
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_FUNCTION": "elevenlabs_agent.redis.key_as_named",
+        "TIMEOUT": None,  # every write names its own TTL
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SERIALIZER": "elevenlabs_agent.redis.JSONSerializer",
+            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
+            "CONNECTION_POOL_KWARGS": pool_kwargs,
+            # Never IGNORE_EXCEPTIONS: an outage must be a 503, not a silent miss.
+        },
+    }
+
+
+CACHES = {
+    "default": redis_cache_settings(REDIS_URL or "redis://embedded:6379/0", embedded=REDIS_EMBEDDED)
+}
+
+# --- Django and DRF --------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",  # CSS and JS of DRF's browsable API
+    "rest_framework",
+    "elevenlabs_agent",
+    "agent_sessions",
+    "agent_conversations",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+DATABASES: dict = {}  # Redis is the only store
+ROOT_URLCONF = "elevenlabs_agent.urls"
+WSGI_APPLICATION = "elevenlabs_agent.wsgi.application"
+APPEND_SLASH = False  # the contract's paths have no trailing slash; never redirect
+USE_TZ = True
+TIME_ZONE = "UTC"
+STATIC_URL = "static/"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["elevenlabs_agent.permissions.FeatureEnabled"],
+    "DEFAULT_PARSER_CLASSES": ["elevenlabs_agent.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "EXCEPTION_HANDLER": "elevenlabs_agent.exceptions.envelope_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,72 @@
+import os
+import socket
+from collections.abc import Iterator
+
+import pytest
+import redis
+from rest_framework.test import APIClient
+
+from elevenlabs_agent.redis import redis_client
+from elevenlabs_agent.settings import redis_cache_settings
+
+REAL_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+FAKE_REDIS_URL = "redis://fakeredis-tests:6379/0"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_real_redis() -> None:
+    """Skip (locally) or fail (in CI) when the real Redis is not answering."""
+    try:
+        redis.Redis.from_url(REAL_REDIS_URL, socket_connect_timeout=0.5).ping()
+    except redis.RedisError as exc:
+        reason = (
+            f"real Redis at {REAL_REDIS_URL} is unreachable ({exc}); start it with `make redis`"
+        )
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def use_redis(settings, url: str, *, embedded: bool = False) -> redis.Redis:
+    """Point the service's store at `url` for this test and return the raw client to inspect it."""
+    settings.CACHES = {"default": redis_cache_settings(url, embedded=embedded)}
+    return redis_client()
+
+
+@pytest.fixture(params=["fakeredis", "redis"])
+def redis_db(request, settings) -> Iterator[redis.Redis]:
+    """The store on fakeredis, then on the real Redis (its own db, flushed around each test)."""
+    if request.param == "redis":
+        require_real_redis()
+        client = use_redis(settings, REAL_REDIS_URL)
+    else:
+        client = use_redis(settings, FAKE_REDIS_URL, embedded=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def real_redis_db(settings) -> Iterator[redis.Redis]:
+    """The real Redis only, for behaviour fakeredis cannot prove (threads, timing)."""
+    require_real_redis()
+    client = use_redis(settings, REAL_REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def redis_down(settings) -> str:
+    """Point the store at a loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0"
+    use_redis(settings, url)
+    return url
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
