@@ -5,6 +5,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agent_conversations import store as conversation_store
 from agent_conversations.serializers import validated_conversation_id
 from agent_sessions import store
 from agent_sessions.serializers import SessionRegisterInput
@@ -40,6 +41,8 @@ class SessionViewSet(viewsets.ViewSet):
             transport=data.get("transport"),
             metadata=data.get("metadata"),
         )
+        # Sessions start conversations: the first registration creates an empty one.
+        created = conversation_store.conversation_ensure(conversation_id=conversation_id)
         response = {
             "success": True,
             "message": SESSION_REGISTERED,
@@ -47,7 +50,7 @@ class SessionViewSet(viewsets.ViewSet):
             "sessionId": record.get("sessionId"),
             "ttl": record["ttl"],
             "createdAt": record["createdAt"],
-            "conversationCreated": False,
+            "conversationCreated": created,
         }
         return Response(without_none(response))
 

@@ -12,6 +12,8 @@ logger = logging.getLogger(__name__)
 STORAGE_UNAVAILABLE = "Storage unavailable"
 FEATURE_DISABLED = "Service Unavailable"
 FEATURE_DISABLED_MESSAGE = "ElevenLabs agent feature is currently disabled"
+BAD_REQUEST = "Bad request"
+FORBIDDEN = "Forbidden"
 NOT_FOUND = "Not found"
 SERVER_ERROR = "Internal server error"
 REQUEST_TOO_LARGE = "Request body too large"
@@ -87,11 +89,29 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     return response
 
 
+# Django's own error views (outside DRF: unknown routes, bad Host headers, crashes) answer
+# the same envelope, never an HTML page or a stack trace.
+
+
+def _envelope_response(error: str, status_code: int) -> JsonResponse:
+    return JsonResponse({"success": False, "error": error}, status=status_code)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's handler400."""
+    return _envelope_response(BAD_REQUEST, 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's handler403."""
+    return _envelope_response(FORBIDDEN, 403)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    """Django's handler404: unknown routes answer the JSON envelope, never an HTML page."""
-    return JsonResponse({"success": False, "error": NOT_FOUND}, status=404)
+    """Django's handler404."""
+    return _envelope_response(NOT_FOUND, 404)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    """Django's handler500: the JSON envelope, never a stack trace."""
-    return JsonResponse({"success": False, "error": SERVER_ERROR}, status=500)
+    """Django's handler500."""
+    return _envelope_response(SERVER_ERROR, 500)

@@ -9,6 +9,7 @@ import redis
 from django_redis import get_redis_connection
 from django_redis.exceptions import ConnectionInterrupted
 from django_redis.serializers.base import BaseSerializer
+from redis.commands.core import Script
 
 from elevenlabs_agent.exceptions import StoreUnavailable
 
@@ -67,3 +68,8 @@ def store_operation(func: Callable[P, R]) -> Callable[P, R]:
 def redis_ping() -> None:
     """Raise StoreUnavailable unless Redis answers a PING."""
     redis_client().ping()
+
+
+def lua_script(source: str) -> Script:
+    """A Lua script run by EVALSHA (loaded on first use); call it with `client=redis_client()`."""
+    return Script(registered_client=None, script=source.encode())  # bytes: no client needed

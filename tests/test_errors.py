@@ -15,12 +15,17 @@ from elevenlabs_agent.exceptions import (
 )
 
 SESSION_URL = "/agent-conversations/api/conv-1/session"
-BODY = {"sessionUrl": "wss://api.elevenlabs.io/ws"}
+# One body that every POST route accepts: a session URL, and a message for .../message.
+BODY = {"sessionUrl": "wss://api.elevenlabs.io/ws", "role": "user", "content": "hi"}
 
 GATED_ROUTES = [
     ("post", SESSION_URL),
     ("get", SESSION_URL),
     ("delete", SESSION_URL),
+    ("get", "/agent-conversations/api/list"),
+    ("post", "/agent-conversations/api/new"),
+    ("get", "/agent-conversations/api/conv-1"),
+    ("post", "/agent-conversations/api/conv-1/message"),
     ("get", "/config"),
 ]
 
@@ -143,7 +148,7 @@ def test_feature_flag_on_lets_every_api_route_through(api, redis_db, settings, m
 
     response = getattr(api, method)(url, BODY, format="json")
 
-    assert response.status_code in {200, 404}  # 404: GET of a session nobody registered
+    assert response.status_code in {200, 404}  # 404: reads of things nobody created
     assert response.json().get("enabled") is not False
 
 

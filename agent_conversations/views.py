@@ -1,0 +1,104 @@
+"""The agent-conversation routes: list, new, get, and append a message."""
+
+import uuid
+
+from rest_framework import viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agent_conversations import store
+from agent_conversations.serializers import (
+    ConversationCreateInput,
+    ConversationListQuery,
+    MessageAppendInput,
+    validated_conversation_id,
+)
+from elevenlabs_agent.timestamps import now_js_iso
+
+CONVERSATION_NOT_FOUND = "Agent conversation not found"
+CONVERSATION_CREATED = "New agent conversation created"
+MESSAGE_ADDED = "Message added to conversation"
+
+
+class ConversationNotFound(NotFound):
+    default_detail = CONVERSATION_NOT_FOUND
+
+
+class ConversationViewSet(viewsets.ViewSet):
+    """The frontend's agent conversations."""
+
+    def list(self, request: Request) -> Response:
+        query = ConversationListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        page = store.conversation_list(
+            limit=params["limit"],
+            offset=params["offset"],
+            sort_by=params["sortBy"],
+            sort_order=params["sortOrder"],
+        )
+        return Response(
+            {
+                "conversations": page.conversations,
+                "pagination": {
+                    "total": page.total,
+                    "limit": params["limit"],
+                    "offset": params["offset"],
+                    "hasMore": params["offset"] + params["limit"] < page.total,
+                },
+            }
+        )
+
+    def create(self, request: Request) -> Response:
+        body = ConversationCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        conversation = store.conversation_create(
+            agent_id=body.validated_data.get("agentId"),
+            metadata=body.validated_data.get("metadata"),
+        )
+        return Response(
+            {
+                "success": True,
+                "conversationId": conversation["conversationId"],
+                "message": CONVERSATION_CREATED,
+                "conversation": conversation,
+            }
+        )
+
+    def retrieve(self, request: Request, conversation_id: str) -> Response:
+        conversation_id = validated_conversation_id(conversation_id)
+        conversation = store.conversation_get(conversation_id=conversation_id)
+        if conversation is None:
+            raise ConversationNotFound
+        return Response(conversation)
+
+    def message(self, request: Request, conversation_id: str) -> Response:
+        conversation_id = validated_conversation_id(conversation_id)
+        body = MessageAppendInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = body.validated_data
+        # The server fills messageId and timestamp; a client retry reuses its own messageId.
+        message: store.AgentMessage = {
+            "messageId": fields.get("messageId") or str(uuid.uuid4()),
+            "role": fields["role"],
+            "content": fields["content"],
+            "timestamp": fields.get("timestamp") or now_js_iso(),
+            "source": fields["source"],
+        }
+        for optional in ("toolName", "toolArgs", "toolOutput", "status"):
+            if optional in fields:
+                message[optional] = fields[optional]
+        result = store.message_append(conversation_id=conversation_id, message=message)
+        if result is None:
+            raise ConversationNotFound
+        response = {
+            "success": True,
+            "conversationId": conversation_id,
+            "message": MESSAGE_ADDED,
+            "messageId": result.message_id,
+            "messageCount": result.message_count,
+        }
+        if result.duplicate:
+            response["duplicate"] = True
+        return Response(response)

@@ -1,0 +1,346 @@
+import itertools
+import json
+import threading
+import time
+
+import pytest
+
+from agent_conversations import store
+from agent_conversations.store import (
+    EXPIRY_INDEX_KEY,
+    SORT_INDEX_KEYS,
+    conversation_create,
+    conversation_ensure,
+    conversation_get,
+    conversation_key,
+    conversation_list,
+    conversation_update,
+    message_append,
+    message_ids_key,
+    messages_key,
+)
+from elevenlabs_agent.exceptions import StoreUnavailable
+from elevenlabs_agent.timestamps import from_epoch_ms
+
+THIRTY_DAYS = 30 * 24 * 3600
+
+
+def a_message(message_id: str, content: str = "hello", role: str = "user") -> store.AgentMessage:
+    return {
+        "messageId": message_id,
+        "role": role,
+        "content": content,
+        "timestamp": "2026-11-23T12:00:00.000Z",
+        "source": "voice",
+    }
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Freeze the store's clock; set `clock.now` (epoch ms) to move it."""
+
+    class Clock:
+        now = store._now_ms()  # real time: Redis expires keys by its own clock
+
+    monkeypatch.setattr(store, "_now_ms", lambda: Clock.now)
+    return Clock
+
+
+def page_ids(**kwargs) -> list[str]:
+    return [c["conversationId"] for c in conversation_list(**kwargs).conversations]
+
+
+def test_conversation_create_stores_the_record_and_indexes(redis_db):
+    conversation = conversation_create(agent_id="agent-1", metadata={"b": [], "a": {"x": 1}})
+
+    cid = conversation["conversationId"]
+    assert conversation == {
+        "conversationId": cid,
+        "messages": [],
+        "createdAt": conversation["createdAt"],
+        "lastAccessedAt": conversation["createdAt"],
+        "messageCount": 0,
+        "agentId": "agent-1",
+        "metadata": {"b": [], "a": {"x": 1}},
+    }
+    stored = redis_db.hgetall(conversation_key(cid))
+    assert stored[b"agentId"] == b"agent-1"
+    assert stored[b"metadata"] == b'{"b":[],"a":{"x":1}}'
+    for index in SORT_INDEX_KEYS.values():
+        assert redis_db.zscore(index, cid) is not None
+    assert THIRTY_DAYS - 10 < redis_db.ttl(conversation_key(cid)) <= THIRTY_DAYS
+
+
+def test_every_key_uses_the_contract_prefixes(redis_db):
+    cid = conversation_create()["conversationId"]
+    message_append(conversation_id=cid, message=a_message("m1"))
+
+    for key in redis_db.keys("*"):
+        assert key.startswith((b"elevenlabs:conversation:", b"elevenlabs:conversations:"))
+
+
+def test_conversation_get_unknown_returns_none(redis_db):
+    assert conversation_get(conversation_id="nobody") is None
+    assert redis_db.keys("*") == []
+
+
+def test_conversation_get_moves_last_accessed_and_renews_retention(redis_db, clock):
+    cid = conversation_create()["conversationId"]
+    created_at = clock.now
+    redis_db.expire(conversation_key(cid), 100)
+    clock.now += 5_000
+
+    conversation = conversation_get(conversation_id=cid)
+
+    assert conversation["lastAccessedAt"] == from_epoch_ms(created_at + 5_000)
+    assert conversation["createdAt"] == from_epoch_ms(created_at)
+    assert redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], cid) == clock.now
+    assert redis_db.pttl(conversation_key(cid)) > 100_000
+
+
+def test_message_append_keeps_order_and_counts(redis_db):
+    cid = conversation_create()["conversationId"]
+
+    for n in range(5):
+        result = message_append(conversation_id=cid, message=a_message(f"m{n}", f"text {n}"))
+        assert result == store.AppendResult(
+            message_id=f"m{n}", message_count=n + 1, duplicate=False
+        )
+
+    conversation = conversation_get(conversation_id=cid)
+    assert [m["content"] for m in conversation["messages"]] == [f"text {n}" for n in range(5)]
+    assert conversation["messageCount"] == 5
+    assert redis_db.zscore(SORT_INDEX_KEYS["messageCount"], cid) == 5
+
+
+def test_message_append_stores_the_message_exactly(redis_db):
+    cid = conversation_create()["conversationId"]
+    message = {
+        **a_message("tool-1", role="tool"),
+        "toolName": "lookup",
+        "toolArgs": {"query": "ünïcode", "nested": {"list": [1, {"z": None}]}},
+        "toolOutput": "done",
+        "status": "completed",
+    }
+
+    message_append(conversation_id=cid, message=message)
+
+    assert json.loads(redis_db.lindex(messages_key(cid), 0)) == message
+    assert conversation_get(conversation_id=cid)["messages"] == [message]
+
+
+def test_message_append_with_a_stored_message_id_is_a_duplicate(redis_db):
+    cid = conversation_create()["conversationId"]
+    message_append(conversation_id=cid, message=a_message("same", "first"))
+
+    result = message_append(conversation_id=cid, message=a_message("same", "retry"))
+
+    assert result == store.AppendResult(message_id="same", message_count=1, duplicate=True)
+    assert redis_db.llen(messages_key(cid)) == 1
+    assert conversation_get(conversation_id=cid)["messages"][0]["content"] == "first"
+
+
+def test_message_append_to_unknown_conversation_returns_none_and_writes_nothing(redis_db):
+    assert message_append(conversation_id="ghost", message=a_message("m1")) is None
+    assert redis_db.keys("*") == []
+
+
+def test_message_append_moves_last_accessed_and_renews_every_key(redis_db, clock):
+    cid = conversation_create()["conversationId"]
+    message_append(conversation_id=cid, message=a_message("m1"))
+    for key in (conversation_key(cid), messages_key(cid), message_ids_key(cid)):
+        redis_db.expire(key, 100)
+    clock.now += 1  # a millisecond later
+
+    message_append(conversation_id=cid, message=a_message("m2"))
+
+    assert redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], cid) == clock.now
+    for key in (conversation_key(cid), messages_key(cid), message_ids_key(cid)):
+        assert THIRTY_DAYS - 10 < redis_db.ttl(key) <= THIRTY_DAYS
+
+
+def test_conversation_update_sets_agent_and_metadata(redis_db):
+    cid = conversation_create(agent_id="old")["conversationId"]
+
+    assert conversation_update(conversation_id=cid, agent_id="new", metadata={"k": [1]}) is True
+
+    conversation = conversation_get(conversation_id=cid)
+    assert conversation["agentId"] == "new"
+    assert conversation["metadata"] == {"k": [1]}
+    assert conversation_update(conversation_id="ghost", agent_id="x") is False
+    assert redis_db.exists(conversation_key("ghost")) == 0
+
+
+def test_conversation_ensure_creates_once_then_touches(redis_db, clock):
+    created_at = clock.now
+    assert conversation_ensure(conversation_id="conv-1") is True
+    clock.now += 1_000
+    assert conversation_ensure(conversation_id="conv-1") is False
+
+    stored = redis_db.hgetall(conversation_key("conv-1"))
+    assert stored[b"messageCount"] == b"0"
+    assert stored[b"createdAt"] == str(created_at).encode()
+    assert stored[b"lastAccessedAt"] == str(created_at + 1_000).encode()
+
+
+def test_concurrent_first_registrations_create_the_conversation_once(redis_db):
+    start = threading.Barrier(20)
+    created: list[bool] = []
+
+    def ensure() -> None:
+        start.wait()
+        created.append(conversation_ensure(conversation_id="race"))
+
+    threads = [threading.Thread(target=ensure) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert created.count(True) == 1
+    assert conversation_list(limit=100, offset=0, sort_by="createdAt", sort_order="asc").total == 1
+
+
+@pytest.mark.parametrize("sort_by", ["createdAt", "lastAccessedAt", "messageCount"])
+def test_conversation_list_sorts_by_each_field(redis_db, clock, sort_by):
+    # a: oldest, most messages; b: newest, accessed last; c: in between, no messages.
+    for cid in ("a", "c", "b"):
+        conversation_ensure(conversation_id=cid)
+        clock.now += 1_000
+    for n in range(3):
+        message_append(conversation_id="a", message=a_message(f"m{n}"))
+    message_append(conversation_id="b", message=a_message("m0"))
+    clock.now += 1_000
+    conversation_get(conversation_id="b")
+
+    expected = {
+        "createdAt": ["a", "c", "b"],
+        "lastAccessedAt": ["c", "a", "b"],
+        "messageCount": ["c", "b", "a"],
+    }[sort_by]
+    assert page_ids(limit=10, offset=0, sort_by=sort_by, sort_order="asc") == expected
+    assert page_ids(limit=10, offset=0, sort_by=sort_by, sort_order="desc") == expected[::-1]
+
+
+def test_conversation_list_does_not_touch_the_conversations(redis_db, clock):
+    cid = conversation_create()["conversationId"]
+    before = redis_db.hgetall(conversation_key(cid))
+    clock.now += 10_000
+
+    conversation_list(limit=10, offset=0, sort_by="lastAccessedAt", sort_order="desc")
+
+    assert redis_db.hgetall(conversation_key(cid)) == before
+
+
+@pytest.mark.parametrize(
+    ("sort_by", "sort_order"),
+    list(itertools.product(["createdAt", "lastAccessedAt", "messageCount"], ["asc", "desc"])),
+)
+def test_paging_with_tied_scores_never_skips_or_repeats(redis_db, clock, sort_by, sort_order):
+    # The clock stands still, so all 45 share createdAt and lastAccessedAt; counts tie in threes.
+    ids = [f"conv-{n:02d}" for n in range(45)]
+    for n, cid in enumerate(ids):
+        conversation_ensure(conversation_id=cid)
+        for m in range(n % 3):
+            message_append(conversation_id=cid, message=a_message(f"m{m}"))
+
+    seen: list[str] = []
+    for offset in range(0, 45, 7):
+        page = conversation_list(limit=7, offset=offset, sort_by=sort_by, sort_order=sort_order)
+        assert page.total == 45
+        seen += [c["conversationId"] for c in page.conversations]
+
+    assert sorted(seen) == ids
+    assert len(seen) == len(set(seen)) == 45
+    # Within equal scores, ids run in the same direction as the sort.
+    if sort_by != "messageCount":
+        assert seen == (ids if sort_order == "asc" else ids[::-1])
+
+
+def test_expired_conversation_leaves_get_list_and_total_together(redis_db, settings):
+    settings.CONVERSATION_TTL_SECONDS = 1
+    gone = conversation_create()["conversationId"]
+    message_append(conversation_id=gone, message=a_message("m1"))
+    settings.CONVERSATION_TTL_SECONDS = 3600
+    kept = conversation_create()["conversationId"]
+
+    time.sleep(1.1)
+
+    assert conversation_get(conversation_id=gone) is None
+    page = conversation_list(limit=10, offset=0, sort_by="createdAt", sort_order="asc")
+    assert [c["conversationId"] for c in page.conversations] == [kept]
+    assert page.total == 1
+    assert redis_db.zscore(EXPIRY_INDEX_KEY, gone) is None
+    for index in SORT_INDEX_KEYS.values():
+        assert redis_db.zscore(index, gone) is None
+
+
+def test_retention_zero_keeps_forever(redis_db, settings):
+    settings.CONVERSATION_TTL_SECONDS = 0
+    cid = conversation_create()["conversationId"]
+    message_append(conversation_id=cid, message=a_message("m1"))
+
+    for key in (conversation_key(cid), messages_key(cid), message_ids_key(cid)):
+        assert redis_db.ttl(key) == -1
+    assert redis_db.zscore(EXPIRY_INDEX_KEY, cid) is None
+
+
+def test_concurrent_appends_store_every_message_exactly_once_in_order(real_redis_db):
+    cid = conversation_create()["conversationId"]
+    start = threading.Barrier(20)
+
+    def append_fifty(writer: int) -> None:
+        start.wait()
+        for n in range(50):
+            message_append(
+                conversation_id=cid, message=a_message(f"w{writer}-{n}", f"{writer}:{n}")
+            )
+
+    threads = [threading.Thread(target=append_fifty, args=(w,)) for w in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    conversation = conversation_get(conversation_id=cid)
+    ids = [m["messageId"] for m in conversation["messages"]]
+    assert conversation["messageCount"] == len(ids) == len(set(ids)) == 1000
+    for writer in range(20):
+        own = [
+            m["content"] for m in conversation["messages"] if m["content"].startswith(f"{writer}:")
+        ]
+        assert own == [f"{writer}:{n}" for n in range(50)]
+
+
+def test_concurrent_retries_of_the_same_message_ids_store_each_once(real_redis_db):
+    cid = conversation_create()["conversationId"]
+    start = threading.Barrier(2)
+    duplicates: list[int] = []
+
+    def send_all() -> None:
+        start.wait()
+        results = [
+            message_append(conversation_id=cid, message=a_message(f"m{n}")) for n in range(200)
+        ]
+        duplicates.append(sum(r.duplicate for r in results))
+
+    threads = [threading.Thread(target=send_all) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    ids = [m["messageId"] for m in conversation_get(conversation_id=cid)["messages"]]
+    assert sorted(ids) == sorted(f"m{n}" for n in range(200))
+    assert sum(duplicates) == 200
+
+
+def test_store_outage_raises_store_unavailable_quickly(redis_down):
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable):
+        conversation_create()
+    with pytest.raises(StoreUnavailable):
+        conversation_list(limit=20, offset=0, sort_by="createdAt", sort_order="desc")
+    with pytest.raises(StoreUnavailable):
+        message_append(conversation_id="c", message=a_message("m1"))
+    assert time.monotonic() - started < 2
