@@ -6,7 +6,7 @@ STAMP     := $(VENV)/.installed
 PORT      ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format redis
+.PHONY: help install run test lint format redis bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ run: $(STAMP) ## Serve on 127.0.0.1:$PORT with the feature on (embedded store un
 
 test: $(STAMP) ## Run the tests (real-Redis tests skip when 127.0.0.1:6379 is down, unless CI=true)
 	$(BIN)/pytest
+
+bench: $(STAMP) redis ## Store benchmark against the real Redis (flushes its db 14); see docs/benchmarks.md
+	$(BIN)/python bench/store_bench.py
 
 lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check .

@@ -1,0 +1,139 @@
+"""`make bench`: list-page and append cost against the real Redis, as the issue's table asks.
+
+Runs the whole request path in-process (Django + DRF + store) against REDIS_URL, by default
+database 14 of the local Redis, which it flushes. Prints a markdown table.
+"""
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elevenlabs_agent.settings")
+os.environ.setdefault("SECRET_KEY", "benchmark-only")
+os.environ["ELEVENLABS_AGENT_ENABLED"] = "true"
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ["ALLOWED_HOSTS"] = "testserver"
+
+import django
+
+django.setup()
+
+from redis.connection import Connection  # noqa: E402
+from rest_framework.response import Response  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+from agent_conversations.store import conversation_ensure  # noqa: E402
+from elevenlabs_agent.redis import redis_client  # noqa: E402
+
+API = "/agent-conversations/api"
+SAMPLES = 300
+SIZES = (100, 10_000, 100_000)
+
+
+class RoundTrips:
+    """Counts what the client sends to Redis: one send is one round trip (a pipeline is one)."""
+
+    count = 0
+    _send = Connection.send_packed_command
+
+    @classmethod
+    def install(cls) -> None:
+        def counting_send(self, command, check_health=True):
+            cls.count += 1
+            return cls._send(self, command, check_health)
+
+        Connection.send_packed_command = counting_send
+
+
+def median_ms(request: Callable[[], Response], samples: int = SAMPLES) -> float:
+    timings = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        response = request()
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.content  # never time an error
+    return statistics.median(timings)
+
+
+def per_request(request: Callable[[], object], samples: int = 50) -> tuple[float, float]:
+    """(Redis commands, round trips) per request, from INFO commandstats and the send counter."""
+    client = redis_client()
+    request()  # warm: scripts loaded, connection open
+    client.config_resetstat()
+    RoundTrips.count = 0
+    for _ in range(samples):
+        request()
+    stats = client.info("commandstats")
+    commands = sum(v["calls"] for k, v in stats.items() if k != "cmdstat_config")
+    # INFO itself was one more round trip, and its own call is counted after the reset.
+    return (commands - 1) / samples, RoundTrips.count / samples
+
+
+def populate(total: int, already: int) -> None:
+    for n in range(already, total):
+        conversation_ensure(conversation_id=f"bench-{n:06d}")
+
+
+def main() -> None:
+    RoundTrips.install()
+    redis_client().flushdb()
+    api = APIClient()
+    list_page = lambda: api.get(f"{API}/list", {"limit": 20, "sortBy": "lastAccessedAt"})  # noqa: E731
+    rows: list[tuple[str, str]] = []
+
+    stored = 0
+    list_times = {}
+    for size in SIZES:
+        populate(size, stored)
+        stored = size
+        list_times[size] = median_ms(list_page)
+        rows.append((f"list page (20) at {size:,} conversations", f"{list_times[size]:.3f} ms"))
+
+    cid = api.post(f"{API}/new").json()["conversationId"]
+    n = 0
+
+    def append() -> Response:
+        nonlocal n
+        n += 1
+        return api.post(
+            f"{API}/{cid}/message", {"role": "user", "content": f"line {n}"}, format="json"
+        )
+
+    # Median over the first 50 appends, then over the 50 ending at message 2,000.
+    early = median_ms(append, samples=50)
+    while n < 1950:
+        append()
+    late = median_ms(append, samples=50)
+    rows.append(("append, messages 1-50", f"{early:.3f} ms"))
+    rows.append(("append, messages 1,951-2,000", f"{late:.3f} ms"))
+
+    small = api.post(f"{API}/new").json()["conversationId"]
+    for k in range(20):
+        api.post(f"{API}/{small}/message", {"role": "user", "content": f"m{k}"}, format="json")
+    for name, request in (
+        ("get (20 messages)", lambda: api.get(f"{API}/{small}")),
+        ("list page (20)", list_page),
+        ("append", append),
+    ):
+        commands, trips = per_request(request)
+        rows.append((f"{name}: Redis commands / round trips", f"{commands:.1f} / {trips:.1f}"))
+
+    ratio_list = list_times[SIZES[-1]] / list_times[SIZES[0]]
+    rows.append(
+        (f"list at {SIZES[-1]:,} / list at {SIZES[0]:,}", f"{ratio_list:.2f}x (target <= 1.5x)")
+    )
+    rows.append(("append at 2,000 / append at 1", f"{late / early:.2f}x (target <= 1.5x)"))
+
+    print(f"| measure (median of {SAMPLES} requests; appends: of 50) | result |")
+    print("| --- | --- |")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    redis_client().flushdb()
+
+
+if __name__ == "__main__":
+    main()
