@@ -1,28 +1,41 @@
 """Validation of conversation ids and of the conversation routes' input."""
 
 import re
+from typing import NotRequired, TypedDict
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from agent_conversations.store import AgentConversation
 from elevenlabs_agent.serializers import JSONObjectField, StrictCharField, TimestampField
 
-CONVERSATION_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-RESERVED_IDS = frozenset({"list", "new"})  # route names, never ids
+# The contract's id pattern, less the route names `list` and `new`, which are never ids.
+CONVERSATION_ID_PATTERN = re.compile(r"^(?!(?:list|new)$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 INVALID_CONVERSATION_ID = (
     "Must be 1-128 characters of letters, digits, '.', '_' or '-', starting with a letter or "
     "digit, and not 'list' or 'new'."
 )
 
 
+CONVERSATION_ID_PARAMETER = OpenApiParameter(
+    "conversation_id",
+    str,
+    OpenApiParameter.PATH,
+    pattern=CONVERSATION_ID_PATTERN.pattern,
+    description="Conversation id ('list' and 'new' are routes, never ids)",
+)
+
+
 def validated_conversation_id(value: str) -> str:
     """The path's conversation id, or a 400 before Redis is touched."""
-    if not CONVERSATION_ID_PATTERN.fullmatch(value) or value in RESERVED_IDS:
+    if not CONVERSATION_ID_PATTERN.fullmatch(value):
         raise ValidationError({"conversationId": [INVALID_CONVERSATION_ID]})
     return value
 
 
 MAX_PAGE_SIZE = 100
+MAX_OFFSET = 1_000_000_000
 MESSAGE_CONTENT_MAX_LENGTH = 32_000
 BLANK_CONTENT = "Must contain non-whitespace text."
 
@@ -31,7 +44,8 @@ class ConversationListQuery(serializers.Serializer):
     """Query parameters of GET .../list; a limit above MAX_PAGE_SIZE is clamped, not refused."""
 
     limit = serializers.IntegerField(required=False, default=20, min_value=1)
-    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    # Bounded so Redis (and Lua's doubles) always get an exact integer.
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
     sortBy = serializers.ChoiceField(
         choices=["createdAt", "lastAccessedAt", "messageCount"],
         required=False,
@@ -50,16 +64,19 @@ class ConversationCreateInput(serializers.Serializer):
     metadata = JSONObjectField(required=False)
 
 
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise serializers.ValidationError(BLANK_CONTENT)
+# Some text that is not whitespace (and, as everywhere, no NUL).
+CONTENT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
 class MessageAppendInput(serializers.Serializer):
     """The body of POST .../{id}/message: one AgentMessage, content kept exactly as sent."""
 
     role = serializers.ChoiceField(choices=["user", "assistant", "system", "tool"])
-    content = StrictCharField(max_length=MESSAGE_CONTENT_MAX_LENGTH, validators=[_not_blank])
+    content = StrictCharField(
+        CONTENT_PATTERN,
+        max_length=MESSAGE_CONTENT_MAX_LENGTH,
+        error_messages={"invalid": BLANK_CONTENT},
+    )
     source = serializers.ChoiceField(
         choices=["voice", "text", "tool_output", "system_event"], required=False, default="text"
     )
@@ -69,3 +86,34 @@ class MessageAppendInput(serializers.Serializer):
     toolArgs = JSONObjectField(required=False)
     toolOutput = StrictCharField(required=False, max_length=MESSAGE_CONTENT_MAX_LENGTH)
     status = serializers.ChoiceField(choices=["pending", "completed", "failed"], required=False)
+
+
+# --- Output: the response bodies, as the views build them ---------------------------------------
+
+
+class Pagination(TypedDict):
+    total: int
+    limit: int
+    offset: int
+    hasMore: bool
+
+
+class ConversationListPage(TypedDict):
+    conversations: list[AgentConversation]
+    pagination: Pagination
+
+
+class ConversationCreated(TypedDict):
+    success: bool
+    conversationId: str
+    message: str
+    conversation: AgentConversation
+
+
+class MessageAdded(TypedDict):
+    success: bool
+    conversationId: str
+    message: str
+    messageId: str
+    messageCount: int
+    duplicate: NotRequired[bool]  # present (true) only for a retry of a stored messageId

@@ -4,7 +4,7 @@ from agent_conversations.views import ConversationViewSet
 
 # `list` and `new` come before `<id>` so they are never read as ids.
 urlpatterns = [
-    path("list", ConversationViewSet.as_view({"get": "list"}), name="agent-conversation-list"),
+    path("list", ConversationViewSet.as_view({"get": "list_page"}), name="agent-conversation-list"),
     path("new", ConversationViewSet.as_view({"post": "create"}), name="agent-conversation-new"),
     path(
         "<str:conversation_id>",

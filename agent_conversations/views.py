@@ -9,11 +9,17 @@ from rest_framework.response import Response
 
 from agent_conversations import store
 from agent_conversations.serializers import (
+    CONVERSATION_ID_PARAMETER,
+    ConversationCreated,
     ConversationCreateInput,
+    ConversationListPage,
     ConversationListQuery,
+    MessageAdded,
     MessageAppendInput,
     validated_conversation_id,
 )
+from agent_conversations.store import AgentConversation
+from elevenlabs_agent.openapi import documented
 from elevenlabs_agent.timestamps import now_js_iso
 
 CONVERSATION_NOT_FOUND = "Agent conversation not found"
@@ -28,8 +34,15 @@ class ConversationNotFound(NotFound):
 class ConversationViewSet(viewsets.ViewSet):
     """The frontend's agent conversations."""
 
-    def list(self, request: Request) -> Response:
-        query = ConversationListQuery(data=request.query_params)
+    @documented(
+        ConversationListPage,
+        400,
+        parameters=[ConversationListQuery],
+        summary="One page of conversations",
+    )  # fmt: skip
+    def list_page(self, request: Request) -> Response:  # not `list`: no array-wrapping in docs
+        # A plain dict, so an empty value (`?limit=`) is a bad value, not a missing one.
+        query = ConversationListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         params = query.validated_data
         page = store.conversation_list(
@@ -50,6 +63,12 @@ class ConversationViewSet(viewsets.ViewSet):
             }
         )
 
+    @documented(
+        ConversationCreated,
+        400, 413, 415,
+        request=ConversationCreateInput,
+        summary="Create an empty conversation (the body is optional)",
+    )  # fmt: skip
     def create(self, request: Request) -> Response:
         body = ConversationCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
@@ -66,6 +85,12 @@ class ConversationViewSet(viewsets.ViewSet):
             }
         )
 
+    @documented(
+        AgentConversation,
+        400, 404,
+        parameters=[CONVERSATION_ID_PARAMETER],
+        summary="A conversation with its messages (counts as using it)",
+    )  # fmt: skip
     def retrieve(self, request: Request, conversation_id: str) -> Response:
         conversation_id = validated_conversation_id(conversation_id)
         conversation = store.conversation_get(conversation_id=conversation_id)
@@ -73,6 +98,13 @@ class ConversationViewSet(viewsets.ViewSet):
             raise ConversationNotFound
         return Response(conversation)
 
+    @documented(
+        MessageAdded,
+        400, 404, 413, 415,
+        request=MessageAppendInput,
+        parameters=[CONVERSATION_ID_PARAMETER],
+        summary="Append a message (idempotent by messageId)",
+    )  # fmt: skip
     def message(self, request: Request, conversation_id: str) -> Response:
         conversation_id = validated_conversation_id(conversation_id)
         body = MessageAppendInput(data=request.data)

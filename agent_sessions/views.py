@@ -6,10 +6,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agent_conversations import store as conversation_store
-from agent_conversations.serializers import validated_conversation_id
+from agent_conversations.serializers import CONVERSATION_ID_PARAMETER, validated_conversation_id
 from agent_sessions import store
-from agent_sessions.serializers import SessionRegisterInput
+from agent_sessions.serializers import (
+    SessionRegistered,
+    SessionRegisterInput,
+    SessionRemoved,
+    SessionStatus,
+)
 from elevenlabs_agent.exceptions import EnvelopeError
+from elevenlabs_agent.openapi import documented
 from elevenlabs_agent.serializers import without_none
 
 SESSION_REGISTERED = "Session registered"
@@ -27,6 +33,13 @@ class NoActiveSession(NotFound, EnvelopeError):
 class SessionViewSet(viewsets.ViewSet):
     """A conversation's live ElevenLabs session, kept for the callback system."""
 
+    @documented(
+        SessionRegistered,
+        400, 413, 415,
+        request=SessionRegisterInput,
+        parameters=[CONVERSATION_ID_PARAMETER],
+        summary="Register the conversation's live session (replaces it, restarts its TTL)",
+    )  # fmt: skip
     def create(self, request: Request, conversation_id: str) -> Response:
         conversation_id = validated_conversation_id(conversation_id)
         body = SessionRegisterInput(data=request.data)
@@ -54,6 +67,12 @@ class SessionViewSet(viewsets.ViewSet):
         }
         return Response(without_none(response))
 
+    @documented(
+        SessionStatus,
+        400, 404,
+        parameters=[CONVERSATION_ID_PARAMETER],
+        summary="Whether the conversation has a live session",
+    )  # fmt: skip
     def retrieve(self, request: Request, conversation_id: str) -> Response:
         conversation_id = validated_conversation_id(conversation_id)
         session = store.session_get(conversation_id=conversation_id)
@@ -70,6 +89,12 @@ class SessionViewSet(viewsets.ViewSet):
         }
         return Response(without_none(status))
 
+    @documented(
+        SessionRemoved,
+        400,
+        parameters=[CONVERSATION_ID_PARAMETER],
+        summary="Drop the conversation's session (idempotent)",
+    )  # fmt: skip
     def destroy(self, request: Request, conversation_id: str) -> Response:
         conversation_id = validated_conversation_id(conversation_id)
         removed = store.session_delete(conversation_id=conversation_id)

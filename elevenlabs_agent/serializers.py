@@ -2,32 +2,68 @@
 
 from typing import Any
 
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from elevenlabs_agent.redis import dumps
 from elevenlabs_agent.timestamps import to_js_iso
 
+# DRF refuses NUL in every string; saying so as a pattern puts the rule into the OpenAPI schema.
+NO_NUL = r"^[^\x00]*$"
 
-class StrictCharField(serializers.CharField):
-    """A string that is really a JSON string (DRF would coerce 12 to "12"), kept as sent."""
 
-    def __init__(self, **kwargs: Any) -> None:
+class StrictCharField(serializers.RegexField):
+    """A string that is really a JSON string (DRF would coerce 12 to "12"), kept as sent.
+
+    Its pattern (no NUL unless told otherwise) is enforced and published in the OpenAPI schema.
+    """
+
+    default_error_messages = {"not_a_string": "Not a valid string."}
+
+    def __init__(self, regex: str = NO_NUL, **kwargs: Any) -> None:
         kwargs.setdefault("trim_whitespace", False)
-        super().__init__(**kwargs)
+        super().__init__(regex, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
-            self.fail("invalid")
+            self.fail("not_a_string")
         return super().to_internal_value(data)
 
 
-class JSONObjectField(serializers.JSONField):
-    """An opaque client object: must be a JSON object, stored and returned exactly as received."""
+def _nesting_depth(value: Any) -> int:
+    """How deeply objects and arrays nest: 0 for a scalar, 1 for {"a": 1}, 2 for {"a": [1]}."""
+    depth, level = 0, [value]
+    while True:
+        containers = [node for node in level if isinstance(node, (dict, list))]
+        if not containers:
+            return depth
+        depth += 1
+        level = [
+            child
+            for node in containers
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
 
-    default_error_messages = {"not_object": "Expected a JSON object."}
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class JSONObjectField(serializers.JSONField):
+    """An opaque client object: a JSON object within the size and depth limits, kept as sent."""
+
+    default_error_messages = {
+        "not_object": "Expected a JSON object.",
+        "too_large": "Must encode to at most {max_bytes} bytes of JSON.",
+        "too_deep": "Must nest at most {max_depth} levels deep.",
+    }
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             self.fail("not_object")
+        if _nesting_depth(data) > settings.OPAQUE_OBJECT_MAX_DEPTH:
+            self.fail("too_deep", max_depth=settings.OPAQUE_OBJECT_MAX_DEPTH)
+        if len(dumps(data).encode()) > settings.OPAQUE_OBJECT_MAX_BYTES:
+            self.fail("too_large", max_bytes=settings.OPAQUE_OBJECT_MAX_BYTES)
         return super().to_internal_value(data)
 
 

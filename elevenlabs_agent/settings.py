@@ -44,6 +44,32 @@ SESSION_TTL_SECONDS = env.int("SESSION_TTL_SECONDS", default=600)
 CONVERSATION_TTL_SECONDS = env.int("CONVERSATION_TTL_SECONDS", default=30 * 24 * 3600)
 # Bodies are small JSON documents; anything larger is refused with a 413 before parsing.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024)
+# Opaque client objects (metadata, sessionPayload, toolArgs): encoded size and nesting depth.
+OPAQUE_OBJECT_MAX_BYTES = env.int("OPAQUE_OBJECT_MAX_BYTES", default=64 * 1024)
+OPAQUE_OBJECT_MAX_DEPTH = env.int("OPAQUE_OBJECT_MAX_DEPTH", default=16)
+# e.g. "*.elevenlabs.io,api.elevenlabs.io"; empty allows any host (the default).
+SESSION_URL_ALLOWED_HOSTS = env.list("SESSION_URL_ALLOWED_HOSTS", default=[])
+
+# --- Access control, CORS, throttling ----------------------------------------------------------
+# Unset: the API is open, as the existing frontend expects. Set: every gated route needs
+# `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+AGENT_API_KEYS = env.list("AGENT_API_KEYS", default=[])
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-api-key")
+# e.g. "600/minute" per client (API key, else address), counted in Redis; unset: no throttling.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="")
+
+# --- Running behind a TLS-terminating proxy ----------------------------------------------------
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env.bool("TRUST_X_FORWARDED_PROTO", default=False)
+    else None
+)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+# HTTPS redirects and HSTS belong to the proxy that terminates TLS (enable the two settings
+# above if this process ever faces browsers directly); the rest of `check --deploy` applies.
+SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008"]
 
 # --- Redis: the only store -------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -84,15 +110,20 @@ CACHES = {
 
 # --- Django and DRF --------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.staticfiles",  # CSS and JS of DRF's browsable API
+    "django.contrib.staticfiles",  # CSS and JS of DRF's browsable API and of the API docs
+    "corsheaders",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from here, no CDN
     "elevenlabs_agent",
     "agent_sessions",
     "agent_conversations",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 DATABASES: dict = {}  # Redis is the only store
 ROOT_URLCONF = "elevenlabs_agent.urls"
@@ -101,6 +132,7 @@ APPEND_SLASH = False  # the contract's paths have no trailing slash; never redir
 USE_TZ = True
 TIME_ZONE = "UTC"
 STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -110,8 +142,17 @@ TEMPLATES = [
 ]
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["elevenlabs_agent.permissions.FeatureEnabled"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["elevenlabs_agent.authentication.ApiKeyAuthentication"],
+    # In this order: a dark deployment answers 503 before anything asks for a key.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "elevenlabs_agent.permissions.FeatureEnabled",
+        "elevenlabs_agent.permissions.ApiKeyRequired",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": (
+        ["elevenlabs_agent.throttling.ClientRateThrottle"] if API_THROTTLE_RATE else []
+    ),
+    "DEFAULT_THROTTLE_RATES": {"client": API_THROTTLE_RATE or None},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": ["elevenlabs_agent.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -119,6 +160,17 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "elevenlabs_agent.exceptions.envelope_exception_handler",
     "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "elevenlabs-agent",
+    "DESCRIPTION": "Sessions and conversations of the ElevenLabs voice agent (see CONTRACT.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {

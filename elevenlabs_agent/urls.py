@@ -1,4 +1,5 @@
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from elevenlabs_agent import views
 
@@ -8,6 +9,21 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("config", views.config, name="config"),
     path("config/health", views.config_health, name="config-health"),
+    # The API's description is public: no flag, no key, no throttle.
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(
+            authentication_classes=[], permission_classes=[], throttle_classes=[]
+        ),
+        name="schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="schema", authentication_classes=[], permission_classes=[], throttle_classes=[]
+        ),
+        name="docs",
+    ),
     path(API_PREFIX, include("agent_conversations.urls")),
     path(API_PREFIX, include("agent_sessions.urls")),
 ]

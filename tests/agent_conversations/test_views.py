@@ -222,7 +222,9 @@ def test_list_defaults_and_pagination_block(api, redis_db):
     assert response.status_code == 200
     body = response.json()
     assert body["pagination"] == {"total": 3, "limit": 20, "offset": 0, "hasMore": False}
-    assert [c["conversationId"] for c in body["conversations"]] == ids[::-1]  # lastAccessedAt desc
+    listed = [(c["lastAccessedAt"], c["conversationId"]) for c in body["conversations"]]
+    assert listed == sorted(listed, reverse=True)  # lastAccessedAt desc, ties by id
+    assert sorted(cid for _, cid in listed) == sorted(ids)
     for conversation in body["conversations"]:
         assert_conversation(conversation)
 

@@ -1,0 +1,29 @@
+"""Per-client request rates, counted in the same Redis (off unless API_THROTTLE_RATE is set)."""
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+from elevenlabs_agent.redis import store_operation
+
+if TYPE_CHECKING:  # rest_framework.views imports the throttle classes named in settings
+    from rest_framework.views import APIView
+
+
+class ClientRateThrottle(SimpleRateThrottle):
+    """API_THROTTLE_RATE per API key, or per client address when keys are off."""
+
+    scope = "client"
+
+    def get_cache_key(self, request: Request, view: "APIView") -> str:
+        if request.auth:  # never put the key itself into Redis
+            ident = "key-" + hashlib.sha256(request.auth.encode()).hexdigest()[:16]
+        else:
+            ident = self.get_ident(request)
+        return f"elevenlabs:throttle:{ident}"
+
+    @store_operation  # a Redis outage is the contract's 503, not a 500
+    def allow_request(self, request: Request, view: "APIView") -> bool:
+        return super().allow_request(request, view)
