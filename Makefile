@@ -6,7 +6,7 @@ STAMP     := $(VENV)/.installed
 PORT      ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format redis bench
+.PHONY: help install run serve test lint format redis bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,7 +22,10 @@ install: $(STAMP) ## Create the virtualenv and install the project with its dev 
 run: $(STAMP) ## Serve on 127.0.0.1:$PORT with the feature on (embedded store unless REDIS_URL)
 	ELEVENLABS_AGENT_ENABLED=$${ELEVENLABS_AGENT_ENABLED:-true} \
 	SECRET_KEY=$${SECRET_KEY:-local-development-only-not-a-secret} \
-	$(BIN)/python manage.py runserver --insecure 127.0.0.1:$(PORT)
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+serve: $(STAMP) ## Production server: gunicorn on $HOST:$PORT, WEB_CONCURRENCY workers (gunicorn.conf.py)
+	$(BIN)/gunicorn --config gunicorn.conf.py elevenlabs_agent.wsgi
 
 test: $(STAMP) ## Run the tests (real-Redis tests skip when 127.0.0.1:6379 is down, unless CI=true)
 	$(BIN)/pytest

@@ -67,27 +67,48 @@ SECURE_PROXY_SSL_HEADER = (
 )
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-# HTTPS redirects and HSTS belong to the proxy that terminates TLS (enable the two settings
-# above if this process ever faces browsers directly); the rest of `check --deploy` applies.
-SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008"]
+# Checks of `check --deploy` that do not apply here: HTTPS redirects (W008) and HSTS (W004)
+# belong to the proxy that terminates TLS (the two settings above turn them on if this process
+# ever faces browsers directly); CSRF protection (W003) guards cookie-authenticated sessions,
+# and this API has no cookies: clients authenticate with a header or not at all.
+SILENCED_SYSTEM_CHECKS = ["security.W003", "security.W004", "security.W008"]
 
 # --- Redis: the only store -------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# With Sentinel: "host:port,host:port" of the sentinels and the name of the monitored primary;
+# the service always talks to the current primary (reads included: read-your-writes).
+REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
+REDIS_SENTINEL_SERVICE = env.str("REDIS_SENTINEL_SERVICE", default="mymaster")
+REDIS_SENTINEL_DB = env.int("REDIS_SENTINEL_DB", default=0)
 # Without REDIS_URL every process gets its own in-memory fakeredis server: fine for a demo,
 # useless for anything that must survive a restart (apps.py warns loudly at startup).
-REDIS_EMBEDDED = not REDIS_URL
+REDIS_EMBEDDED = not (REDIS_URL or REDIS_SENTINELS)
 # Short timeouts so an outage answers 503 within the contract's 2 seconds; one immediate
 # retry reconnects a pooled socket that Redis closed (every store write is safe to repeat).
 REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=0.5)
 
 
-def redis_cache_settings(url: str, *, embedded: bool) -> dict:
-    """django-redis configured as a primary store: contract key names, plain JSON, no silencing."""
+def redis_cache_settings(
+    url: str, *, embedded: bool = False, sentinels: list[str] | None = None
+) -> dict:
+    """django-redis configured as a primary store: contract key names, plain JSON, no silencing.
+
+    With `sentinels`, `url` names the monitored service (redis://SERVICE/DB).
+    """
     pool_kwargs: dict = {"retry": Retry(NoBackoff(), 1)}
+    sentinel_options: dict = {}
     if embedded:
         from fakeredis import FakeRedisConnection  # only the embedded store needs it
 
         pool_kwargs["connection_class"] = FakeRedisConnection
+    if sentinels:
+        sentinel_options = {
+            "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+            "SENTINELS": [
+                (host, int(port)) for host, port in (s.rsplit(":", 1) for s in sentinels)
+            ],
+            "SENTINEL_KWARGS": {"socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS},
+        }
     return {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": url,
@@ -99,14 +120,19 @@ def redis_cache_settings(url: str, *, embedded: bool) -> dict:
             "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
             "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
             "CONNECTION_POOL_KWARGS": pool_kwargs,
+            **sentinel_options,
             # Never IGNORE_EXCEPTIONS: an outage must be a 503, not a silent miss.
         },
     }
 
 
-CACHES = {
-    "default": redis_cache_settings(REDIS_URL or "redis://embedded:6379/0", embedded=REDIS_EMBEDDED)
-}
+if REDIS_SENTINELS:
+    _redis = redis_cache_settings(
+        f"redis://{REDIS_SENTINEL_SERVICE}/{REDIS_SENTINEL_DB}", sentinels=REDIS_SENTINELS
+    )
+else:
+    _redis = redis_cache_settings(REDIS_URL or "redis://embedded:6379/0", embedded=REDIS_EMBEDDED)
+CACHES = {"default": _redis}
 
 # --- Django and DRF --------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -121,6 +147,7 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -132,7 +159,7 @@ APPEND_SLASH = False  # the contract's paths have no trailing slash; never redir
 USE_TZ = True
 TIME_ZONE = "UTC"
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True  # serve the apps' static files directly: no collectstatic step
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

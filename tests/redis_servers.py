@@ -1,0 +1,80 @@
+"""Real redis-server processes on spare loopback ports, for outage and failover tests."""
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.conftest import IN_CI
+
+
+def require_redis_server() -> str:
+    """The redis-server binary; skip locally, fail in CI, when it is not installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        reason = "redis-server is not installed (apt-get install redis-server)"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return binary
+
+
+def spare_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except redis.RedisError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class RedisServer:
+    """One redis-server (or sentinel) in the foreground of a child process."""
+
+    def __init__(self, workdir: Path, port: int, *args: str, config: str | None = None) -> None:
+        self.workdir, self.port, self.args, self.config = workdir, port, args, config
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "RedisServer":
+        command = [require_redis_server()]
+        if self.config is not None:
+            config_file = self.workdir / f"{self.port}.conf"
+            if not config_file.exists():  # a sentinel rewrites its file; keep what it wrote
+                config_file.write_text(self.config)
+            command.append(str(config_file))
+        command += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir)]
+        command += list(self.args)
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_until(self.client().ping, timeout=10, what=f"redis on port {self.port}")
+        return self
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
+
+    def stop(self) -> None:
+        """A clean stop (SIGTERM): Redis flushes its append-only file first."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """An unclean stop (SIGKILL), as a crashed host."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)

@@ -1,0 +1,135 @@
+"""Size and depth limits, and the characters that ids and content may carry."""
+
+import json
+
+import pytest
+
+from agent_conversations.store import messages_key
+from agent_sessions.serializers import SESSION_URL_HOST_NOT_ALLOWED
+from agent_sessions.store import session_key
+
+API = "/agent-conversations/api"
+WS_URL = "wss://api.elevenlabs.io/v1/convai/conversation?token=x"
+
+
+def nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth - 1):
+        value = {"d": value}
+    return value
+
+
+@pytest.fixture
+def conversation(api, redis_db) -> str:
+    return api.post(f"{API}/new").json()["conversationId"]
+
+
+@pytest.mark.parametrize("field", ["metadata", "sessionPayload"])
+def test_session_objects_over_the_depth_limit_are_refused(api, redis_db, settings, field):
+    settings.OPAQUE_OBJECT_MAX_DEPTH = 4
+
+    ok = api.post(f"{API}/c1/session", {"sessionUrl": WS_URL, field: nested(4)}, format="json")
+    deep = api.post(f"{API}/c2/session", {"sessionUrl": WS_URL, field: nested(5)}, format="json")
+
+    assert ok.status_code == 200
+    assert deep.status_code == 400
+    assert list(deep.json()["details"]) == [field]
+    assert redis_db.exists(session_key("c2")) == 0
+
+
+def test_tool_args_over_the_size_limit_are_refused(api, conversation, redis_db, settings):
+    settings.OPAQUE_OBJECT_MAX_BYTES = 100
+    body = {"role": "tool", "content": "x", "toolArgs": {"blob": "y" * 100}}
+
+    response = api.post(f"{API}/{conversation}/message", body, format="json")
+
+    assert response.status_code == 400
+    assert "100 bytes" in response.json()["details"]["toolArgs"][0]
+    assert redis_db.llen(messages_key(conversation)) == 0
+
+
+def test_metadata_over_the_size_limit_is_refused_on_new(api, redis_db, settings):
+    settings.OPAQUE_OBJECT_MAX_BYTES = 50
+
+    response = api.post(f"{API}/new", {"metadata": {"k": "v" * 60}}, format="json")
+
+    assert response.status_code == 400
+    assert redis_db.keys("*") == []
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(api, redis_db):
+    raw = '{"metadata": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = api.post(f"{API}/new", raw, content_type="application/json")
+
+    assert response.status_code in {400, 413}
+    assert response.json()["success"] is False
+
+
+def test_session_url_hosts_can_be_restricted(api, redis_db, settings):
+    settings.SESSION_URL_ALLOWED_HOSTS = ["*.elevenlabs.io"]
+
+    allowed = api.post(f"{API}/c1/session", {"sessionUrl": WS_URL}, format="json")
+    internal = api.post(
+        f"{API}/c2/session", {"sessionUrl": "ws://169.254.169.254/latest"}, format="json"
+    )
+    lookalike = api.post(
+        f"{API}/c3/session", {"sessionUrl": "wss://elevenlabs.io.evil.example/ws"}, format="json"
+    )
+
+    assert allowed.status_code == 200
+    for refused in (internal, lookalike):
+        assert refused.status_code == 400
+        assert refused.json()["details"] == {"sessionUrl": [SESSION_URL_HOST_NOT_ALLOWED]}
+    assert redis_db.exists(session_key("c2"), session_key("c3")) == 0
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["Grüße, 世界 🎙️", "tab\tand\nnewline", "bell\x07 and escape \x1b[0m", "\u202eright-to-left"],
+)
+def test_unicode_and_control_characters_in_content_are_kept_exactly(
+    api, conversation, redis_db, content
+):
+    response = api.post(
+        f"{API}/{conversation}/message", {"role": "user", "content": content}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert json.loads(redis_db.lindex(messages_key(conversation), 0))["content"] == content
+    assert api.get(f"{API}/{conversation}").json()["messages"][0]["content"] == content
+
+
+@pytest.mark.parametrize("content", ["nul\x00byte", "\u3000\u00a0 \n"])
+def test_content_with_nul_or_only_whitespace_is_refused(api, conversation, redis_db, content):
+    response = api.post(
+        f"{API}/{conversation}/message", {"role": "user", "content": content}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["details"]) == ["content"]
+    assert redis_db.llen(messages_key(conversation)) == 0
+
+
+@pytest.mark.parametrize(
+    ("cid", "status"),
+    [
+        ("caf\u00e9", 400),
+        ("tab%09id", 400),
+        ("nul%00id", 400),
+        ("line%0Abreak", 400),
+        ("a%2Fb", 404),  # a decoded slash: no such route
+    ],
+)
+def test_unicode_and_control_characters_in_ids_are_refused(api, redis_db, cid, status):
+    response = api.post(f"{API}/{cid}/session", {"sessionUrl": WS_URL}, format="json")
+
+    assert response.status_code == status
+    assert response.json()["success"] is False
+    assert redis_db.keys("*") == []
+
+
+def test_a_huge_list_offset_is_a_400_not_a_500(api, redis_db):
+    response = api.get(f"{API}/list", {"offset": 2**62})
+
+    assert response.status_code == 400
+    assert "offset" in response.json()["error"]

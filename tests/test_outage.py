@@ -1,0 +1,66 @@
+"""A real Redis stopping and starting under the running service."""
+
+import time
+
+import pytest
+
+from tests.conftest import use_redis
+from tests.redis_servers import RedisServer, spare_port
+
+API = "/agent-conversations/api"
+WS_URL = "wss://api.elevenlabs.io/v1/convai/conversation?token=x"
+
+
+@pytest.fixture
+def durable_redis(tmp_path, settings):
+    """A Redis on a spare port that keeps every acknowledged write across a restart."""
+    server = RedisServer(
+        tmp_path, spare_port(), "--save", "", "--appendonly", "yes", "--appendfsync", "always"
+    ).start()
+    use_redis(settings, f"redis://127.0.0.1:{server.port}/0")
+    yield server
+    server.stop()
+
+
+def data_requests(api, cid: str, n: int) -> dict:
+    """One request of every data route, each a new write where the route writes."""
+    return {
+        "register": lambda: api.post(f"{API}/{cid}/session", {"sessionUrl": WS_URL}, format="json"),
+        "status": lambda: api.get(f"{API}/{cid}/session"),
+        "new": lambda: api.post(f"{API}/new"),
+        "append": lambda: api.post(
+            f"{API}/{cid}/message", {"role": "user", "content": f"m{n}", "messageId": f"m{n}"},
+            format="json",
+        ),
+        "get": lambda: api.get(f"{API}/{cid}"),
+        "list": lambda: api.get(f"{API}/list"),
+        "drop": lambda: api.delete(f"{API}/other/session"),
+    }  # fmt: skip
+
+
+def test_outage_answers_503_fast_and_recovers_without_losing_acknowledged_writes(
+    api, durable_redis
+):
+    acknowledged: list[str] = []
+    for n in range(3):
+        for name, request in data_requests(api, "conv-1", n).items():
+            assert request().status_code == 200, name
+        acknowledged.append(f"m{n}")
+
+    durable_redis.stop()
+    for name, request in data_requests(api, "conv-1", 99).items():
+        started = time.monotonic()
+        response = request()
+        assert time.monotonic() - started < 2, name
+        assert response.status_code == 503, name
+        assert response.json() == {"success": False, "error": "Storage unavailable"}
+        assert int(response["Retry-After"]) > 0
+
+    durable_redis.start()  # same port, same append-only file; the service is not restarted
+    for n in range(3, 5):
+        for name, request in data_requests(api, "conv-1", n).items():
+            assert request().status_code == 200, name
+        acknowledged.append(f"m{n}")
+
+    stored = [m["messageId"] for m in api.get(f"{API}/conv-1").json()["messages"]]
+    assert stored == acknowledged
