@@ -6,7 +6,7 @@ STAMP     := $(VENV)/.installed
 PORT      ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve test lint format redis bench
+.PHONY: help install run serve test lint format redis bench bench-http
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,14 +24,21 @@ run: $(STAMP) ## Serve on 127.0.0.1:$PORT with the feature on (embedded store un
 	SECRET_KEY=$${SECRET_KEY:-local-development-only-not-a-secret} \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-serve: $(STAMP) ## Production server: gunicorn on $HOST:$PORT, WEB_CONCURRENCY workers (gunicorn.conf.py)
-	$(BIN)/gunicorn --config gunicorn.conf.py elevenlabs_agent.wsgi
+serve: $(STAMP) ## Production server: granian on $HOST:$PORT, $WEB_CONCURRENCY workers (default: cores)
+	$(BIN)/granian --interface wsgi --no-ws \
+	  --host $${HOST:-127.0.0.1} --port $(PORT) \
+	  --workers $${WEB_CONCURRENCY:-$$(nproc)} --blocking-threads $${BLOCKING_THREADS:-2} \
+	  elevenlabs_agent.wsgi:application
 
 test: $(STAMP) ## Run the tests (real-Redis tests skip when 127.0.0.1:6379 is down, unless CI=true)
 	$(BIN)/pytest
 
 bench: $(STAMP) redis ## Store benchmark against the real Redis (flushes its db 14); see docs/benchmarks.md
 	$(BIN)/python bench/store_bench.py
+
+bench-http: $(STAMP) ## Every route under wrk on candidate servers; writes docs/http-bench/
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/http_bench.py
 
 lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check .

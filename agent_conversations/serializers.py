@@ -8,7 +8,12 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from agent_conversations.store import AgentConversation
-from elevenlabs_agent.serializers import JSONObjectField, StrictCharField, TimestampField
+from elevenlabs_agent.serializers import (
+    InputSerializer,
+    JSONObjectField,
+    StrictCharField,
+    TimestampField,
+)
 
 # The contract's id pattern, less the route names `list` and `new`, which are never ids.
 CONVERSATION_ID_PATTERN = re.compile(r"^(?!(?:list|new)$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -40,7 +45,7 @@ MESSAGE_CONTENT_MAX_LENGTH = 32_000
 BLANK_CONTENT = "Must contain non-whitespace text."
 
 
-class ConversationListQuery(serializers.Serializer):
+class ConversationListQuery(InputSerializer):
     """Query parameters of GET .../list; a limit above MAX_PAGE_SIZE is clamped, not refused."""
 
     limit = serializers.IntegerField(required=False, default=20, min_value=1)
@@ -57,7 +62,7 @@ class ConversationListQuery(serializers.Serializer):
         return min(value, MAX_PAGE_SIZE)
 
 
-class ConversationCreateInput(serializers.Serializer):
+class ConversationCreateInput(InputSerializer):
     """The optional body of POST .../new."""
 
     agentId = StrictCharField(required=False, max_length=256)
@@ -68,7 +73,7 @@ class ConversationCreateInput(serializers.Serializer):
 CONTENT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
-class MessageAppendInput(serializers.Serializer):
+class MessageAppendInput(InputSerializer):
     """The body of POST .../{id}/message: one AgentMessage, content kept exactly as sent."""
 
     role = serializers.ChoiceField(choices=["user", "assistant", "system", "tool"])

@@ -1,9 +1,9 @@
 """Agent conversations in Redis, laid out for the frontend's access patterns.
 
 Per conversation (all three keys share one expiry, renewed by every read or write):
-  elevenlabs:conversation:{id}              hash: conversationId, createdAt and lastAccessedAt
-                                            (epoch ms), messageCount, agentId?, metadata?
-                                            (the client's object as a JSON string)
+  elevenlabs:conversation:{id}              hash: conversationId, createdAt, lastAccessedAt
+                                            (as sent to the frontend), messageCount, agentId?,
+                                            metadata? (the client's object as a JSON string)
   elevenlabs:conversation:{id}:messages     list of AgentMessage JSON strings, in append order
   elevenlabs:conversation:{id}:message-ids  set of stored messageIds, so a retry stores nothing
 
@@ -18,6 +18,11 @@ is RPUSH + SADD + HINCRBY: its cost does not depend on the conversation's length
 page first drops the members whose keys Redis has expired (by-expiry, against Redis's own
 clock, so a conversation leaves GET, the pages and the total at the same moment), then pages
 with ZCARD and ZRANGE: O(log N + page) however many conversations exist.
+
+Reads answer in one round trip, and the stored messages and metadata are already JSON: they
+go into the response as they are, never decoded and re-encoded. The list script reads keys it
+derives from the ids it pages; that is fine on a single primary (Sentinel included), not on
+Redis Cluster.
 """
 
 import time
@@ -28,19 +33,24 @@ from typing import Any, Literal, NotRequired, TypedDict
 from django.conf import settings
 from redis.commands.core import Script
 
-from elevenlabs_agent.redis import dumps, loads, lua_script, redis_client, store_operation
+from elevenlabs_agent.encoding import RawJSON, dumps
+from elevenlabs_agent.redis import lua_script, redis_client, store_operation
 from elevenlabs_agent.timestamps import from_epoch_ms
 
 SortBy = Literal["createdAt", "lastAccessedAt", "messageCount"]
 SortOrder = Literal["asc", "desc"]
 
 
+CONVERSATION_KEY_PREFIX = "elevenlabs:conversation:"
+MESSAGES_KEY_SUFFIX = ":messages"
+
+
 def conversation_key(conversation_id: str) -> str:
-    return f"elevenlabs:conversation:{conversation_id}"
+    return f"{CONVERSATION_KEY_PREFIX}{conversation_id}"
 
 
 def messages_key(conversation_id: str) -> str:
-    return f"elevenlabs:conversation:{conversation_id}:messages"
+    return f"{CONVERSATION_KEY_PREFIX}{conversation_id}{MESSAGES_KEY_SUFFIX}"
 
 
 def message_ids_key(conversation_id: str) -> str:
@@ -83,7 +93,7 @@ class AgentConversation(TypedDict):
 
 @dataclass(frozen=True)
 class ConversationPage:
-    conversations: list[AgentConversation]
+    conversations: RawJSON  # a JSON array of AgentConversation
     total: int
 
 
@@ -94,15 +104,32 @@ class AppendResult:
     duplicate: bool
 
 
+# What a read returns of one conversation: its hash fields (false where absent) and, last,
+# its list of message JSON strings; false if the conversation is gone.
+_STORED_FIELDS = ("conversationId", "createdAt", "lastAccessedAt", "messageCount", "agentId",
+                  "metadata")  # fmt: skip
+_READ = f"""
+local function read(conversation, messages)
+  local stored = redis.call('HMGET', conversation, '{"', '".join(_STORED_FIELDS)}')
+  if not stored[1] then
+    return false
+  end
+  stored[#stored + 1] = redis.call('LRANGE', messages, 0, -1)
+  return stored
+end
+"""
+
 # KEYS and ARGV shared by every per-conversation script (see `_conversation_call`).
-_PRELUDE = """
+_PRELUDE = (
+    _READ
+    + """
 local conversation, messages, message_ids = KEYS[1], KEYS[2], KEYS[3]
 local by_created, by_accessed, by_count, by_expiry = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local id, now_ms, expire_at = ARGV[1], ARGV[2], ARGV[3]
+local id, now_ms, now_iso, expire_at = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 -- Move lastAccessedAt and renew the sliding retention of all three keys (0: keep forever).
 local function touch()
-  redis.call('HSET', conversation, 'lastAccessedAt', now_ms)
+  redis.call('HSET', conversation, 'lastAccessedAt', now_iso)
   redis.call('ZADD', by_accessed, now_ms, id)
   if expire_at == '0' then
     redis.call('PERSIST', conversation)
@@ -117,8 +144,9 @@ local function touch()
   end
 end
 """
+)
 
-# ARGV[4..]: field/value pairs for a new conversation. Returns 1 if created, 0 if it existed.
+# ARGV[5..]: field/value pairs for a new conversation. Returns 1 if created, 0 if it existed.
 _CREATE_OR_TOUCH = lua_script(
     _PRELUDE
     + """
@@ -126,8 +154,8 @@ if redis.call('EXISTS', conversation) == 1 then
   touch()
   return 0
 end
-redis.call('HSET', conversation, 'conversationId', id, 'createdAt', now_ms, 'messageCount', 0,
-           unpack(ARGV, 4))
+redis.call('HSET', conversation, 'conversationId', id, 'createdAt', now_iso, 'messageCount', 0,
+           unpack(ARGV, 5))
 redis.call('ZADD', by_created, now_ms, id)
 redis.call('ZADD', by_count, 0, id)
 touch()
@@ -135,7 +163,7 @@ return 1
 """
 )
 
-# Returns false for an unknown conversation, else {hash fields, message JSON strings}.
+# Returns false for an unknown conversation, else what `read` returns.
 _GET = lua_script(
     _PRELUDE
     + """
@@ -143,11 +171,11 @@ if redis.call('EXISTS', conversation) == 0 then
   return false
 end
 touch()
-return {redis.call('HGETALL', conversation), redis.call('LRANGE', messages, 0, -1)}
+return read(conversation, messages)
 """
 )
 
-# ARGV[4]: messageId, ARGV[5]: the message JSON. Returns {status, messageCount}:
+# ARGV[5]: messageId, ARGV[6]: the message JSON. Returns {status, messageCount}:
 # status 1 appended, 0 duplicate messageId (nothing written), -1 unknown conversation.
 _APPEND = lua_script(
     _PRELUDE
@@ -155,10 +183,10 @@ _APPEND = lua_script(
 if redis.call('EXISTS', conversation) == 0 then
   return {-1, 0}
 end
-if redis.call('SADD', message_ids, ARGV[4]) == 0 then
+if redis.call('SADD', message_ids, ARGV[5]) == 0 then
   return {0, tonumber(redis.call('HGET', conversation, 'messageCount'))}
 end
-redis.call('RPUSH', messages, ARGV[5])
+redis.call('RPUSH', messages, ARGV[6])
 local count = redis.call('HINCRBY', conversation, 'messageCount', 1)
 redis.call('ZADD', by_count, count, id)
 touch()
@@ -166,15 +194,15 @@ return {1, count}
 """
 )
 
-# ARGV[4..]: field/value pairs to set. Returns 1 if updated, 0 for an unknown conversation.
+# ARGV[5..]: field/value pairs to set. Returns 1 if updated, 0 for an unknown conversation.
 _UPDATE = lua_script(
     _PRELUDE
     + """
 if redis.call('EXISTS', conversation) == 0 then
   return 0
 end
-if #ARGV >= 4 then
-  redis.call('HSET', conversation, unpack(ARGV, 4))
+if #ARGV >= 5 then
+  redis.call('HSET', conversation, unpack(ARGV, 5))
 end
 touch()
 return 1
@@ -182,9 +210,11 @@ return 1
 )
 
 # KEYS: the index to page, then by-created, by-accessed, by-count, by-expiry.
-# ARGV: offset, limit, 'asc' or 'desc'. Returns {total, ids of the page}.
-_LIST_IDS = lua_script(
-    """
+# ARGV: offset, limit, 'asc' or 'desc', then the key prefix and the messages key suffix.
+# Returns {total, then what `read` returns for each conversation of the page}.
+_LIST_PAGE = lua_script(
+    _READ
+    + """
 local clock = redis.call('TIME')
 local now_ms = clock[1] * 1000 + math.floor(clock[2] / 1000)
 -- Redis expires a key once its clock passes the expiry; drop those ids from every index.
@@ -201,7 +231,11 @@ if ARGV[3] == 'desc' then
 else
   ids = redis.call('ZRANGE', KEYS[1], offset, offset + limit - 1)
 end
-return {redis.call('ZCARD', KEYS[1]), ids}
+local page = {redis.call('ZCARD', KEYS[1])}
+for _, id in ipairs(ids) do
+  page[#page + 1] = read(ARGV[4] .. id, ARGV[4] .. id .. ARGV[5])
+end
+return page
 """
 )
 
@@ -226,8 +260,25 @@ def _conversation_call(
         SORT_INDEX_KEYS["messageCount"],
         EXPIRY_INDEX_KEY,
     ]
-    args = [conversation_id, now_ms, expire_at, *extra_args]
+    args = [conversation_id, now_ms, from_epoch_ms(now_ms), expire_at, *extra_args]
     return script(keys=keys, args=args, client=redis_client())
+
+
+def _conversation_json(stored: list) -> RawJSON:
+    """The AgentConversation JSON of what `read` returned, embedding the stored JSON as is."""
+    conversation_id, created_at, last_accessed_at, count, agent_id, metadata, messages = stored
+    conversation = {
+        "conversationId": conversation_id.decode(),
+        "messages": RawJSON(b"[" + b",".join(messages) + b"]"),
+        "createdAt": created_at.decode(),
+        "lastAccessedAt": last_accessed_at.decode(),
+        "messageCount": int(count),
+    }
+    if agent_id is not None:
+        conversation["agentId"] = agent_id.decode()
+    if metadata is not None:
+        conversation["metadata"] = RawJSON(metadata)
+    return RawJSON(dumps(conversation))
 
 
 def _profile_fields(agent_id: str | None, metadata: dict[str, Any] | None) -> list[str]:
@@ -237,22 +288,6 @@ def _profile_fields(agent_id: str | None, metadata: dict[str, Any] | None) -> li
     if metadata is not None:
         fields += ["metadata", dumps(metadata)]
     return fields
-
-
-def _conversation(fields: dict[bytes, bytes], raw_messages: list[bytes]) -> AgentConversation:
-    """Shape a stored hash and its message list as the frontend's AgentConversation."""
-    conversation: AgentConversation = {
-        "conversationId": fields[b"conversationId"].decode(),
-        "messages": [loads(raw) for raw in raw_messages],
-        "createdAt": from_epoch_ms(int(fields[b"createdAt"])),
-        "lastAccessedAt": from_epoch_ms(int(fields[b"lastAccessedAt"])),
-        "messageCount": int(fields[b"messageCount"]),
-    }
-    if b"agentId" in fields:
-        conversation["agentId"] = fields[b"agentId"].decode()
-    if b"metadata" in fields:
-        conversation["metadata"] = loads(fields[b"metadata"])
-    return conversation
 
 
 @store_operation
@@ -287,14 +322,10 @@ def conversation_ensure(*, conversation_id: str) -> bool:
 
 
 @store_operation
-def conversation_get(*, conversation_id: str) -> AgentConversation | None:
-    """The conversation with its messages (moving its lastAccessedAt), or None if unknown."""
-    found = _conversation_call(_GET, conversation_id)
-    if not found:
-        return None
-    flat_fields, raw_messages = found
-    fields = dict(zip(flat_fields[::2], flat_fields[1::2], strict=True))
-    return _conversation(fields, raw_messages)
+def conversation_get(*, conversation_id: str) -> RawJSON | None:
+    """The conversation as AgentConversation JSON (moving its lastAccessedAt); None if unknown."""
+    stored = _conversation_call(_GET, conversation_id)
+    return _conversation_json(stored) if stored else None
 
 
 @store_operation
@@ -313,7 +344,7 @@ def message_append(*, conversation_id: str, message: AgentMessage) -> AppendResu
     Returns None for an unknown conversation.
     """
     status, count = _conversation_call(
-        _APPEND, conversation_id, message["messageId"], dumps(message), now_ms=_now_ms()
+        _APPEND, conversation_id, message["messageId"], dumps(message)
     )
     if status == -1:
         return None
@@ -326,20 +357,13 @@ def conversation_list(
 ) -> ConversationPage:
     """One page of conversations in the given order (ties by conversationId); never touches them.
 
-    Two round trips: the ids of the page with the total, then the page's records.
+    One round trip: the total and the stored pieces of the page's conversations.
     """
-    client = redis_client()
     index_keys = [SORT_INDEX_KEYS[sort_by], *SORT_INDEX_KEYS.values(), EXPIRY_INDEX_KEY]
-    total, ids = _LIST_IDS(keys=index_keys, args=[offset, limit, sort_order], client=client)
-    pipe = client.pipeline(transaction=False)
-    for raw_id in ids:
-        conversation_id = raw_id.decode()
-        pipe.hgetall(conversation_key(conversation_id))
-        pipe.lrange(messages_key(conversation_id), 0, -1)
-    replies = pipe.execute()
-    conversations = [
-        _conversation(fields, raw_messages)
-        for fields, raw_messages in zip(replies[::2], replies[1::2], strict=True)
-        if fields  # expired between the two round trips
-    ]
-    return ConversationPage(conversations=conversations, total=total)
+    args = [offset, limit, sort_order, CONVERSATION_KEY_PREFIX, MESSAGES_KEY_SUFFIX]
+    total, *page = _LIST_PAGE(keys=index_keys, args=args, client=redis_client())
+    conversations = [_conversation_json(stored) for stored in page if stored]
+    return ConversationPage(
+        conversations=RawJSON(b"[" + b",".join(c.encoded for c in conversations) + b"]"),
+        total=total,
+    )

@@ -7,7 +7,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from rest_framework import serializers
 
-from elevenlabs_agent.serializers import JSONObjectField, StrictCharField, TimestampField
+from elevenlabs_agent.serializers import (
+    InputSerializer,
+    JSONObjectField,
+    StrictCharField,
+    TimestampField,
+)
 
 SESSION_URL_MAX_LENGTH = 4096
 SESSION_URL_INVALID = "Must be an absolute ws:// or wss:// URL."
@@ -34,7 +39,7 @@ def _allowed_host(value: str) -> None:
         raise serializers.ValidationError(SESSION_URL_HOST_NOT_ALLOWED)
 
 
-class SessionRegisterInput(serializers.Serializer):
+class SessionRegisterInput(InputSerializer):
     """The body of POST .../{id}/session."""
 
     sessionUrl = StrictCharField(

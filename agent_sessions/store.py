@@ -5,14 +5,14 @@ A callback system outside this service reads `elevenlabs:session:{conversationId
 """
 
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
 
-from elevenlabs_agent.redis import store_operation
+from elevenlabs_agent.encoding import loads
+from elevenlabs_agent.redis import redis_client, store_operation
 from elevenlabs_agent.timestamps import now_js_iso
 
 SCHEMA_VERSION = 1
@@ -135,19 +135,20 @@ def _complete_record(conversation_id: str, stored: dict[str, Any]) -> SessionRec
 def session_get(*, conversation_id: str) -> StoredSession | None:
     """The conversation's live session, or None when there is none or it has expired."""
     key = session_key(conversation_id)
+    # The record and its remaining time in one round trip.
+    raw, ttl = redis_client().pipeline(transaction=False).get(key).ttl(key).execute()
+    if raw is None or ttl == -2:  # -2: expired in between
+        return None
     try:
-        stored = cache.get(key)
+        stored = loads(raw)
     except ValueError:  # not JSON: nothing a callback could use
         logger.warning("Ignoring an unreadable session record at %s", key)
         return None
     if not isinstance(stored, dict):
         return None
-    expires_in = cache.ttl(key)  # 0 once gone, None for a key stored without expiry
-    if expires_in == 0:
-        return None
     return StoredSession(
         record=_complete_record(conversation_id, stored),
-        expires_in_seconds=math.ceil(expires_in) if expires_in is not None else None,
+        expires_in_seconds=ttl if ttl >= 0 else None,  # -1: stored without expiry
     )
 
 

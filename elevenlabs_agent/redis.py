@@ -1,7 +1,6 @@
 """The one place a Redis client is obtained, and where driver errors become StoreUnavailable."""
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -11,6 +10,7 @@ from django_redis.exceptions import ConnectionInterrupted
 from django_redis.serializers.base import BaseSerializer
 from redis.commands.core import Script
 
+from elevenlabs_agent.encoding import dumps, loads
 from elevenlabs_agent.exceptions import StoreUnavailable
 
 P = ParamSpec("P")
@@ -26,21 +26,11 @@ def key_as_named(key: str, key_prefix: str, version: int) -> str:
     return key
 
 
-def dumps(value: Any) -> str:
-    """Encode a value as the plain UTF-8 JSON any Redis client can read."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def loads(raw: bytes | str) -> Any:
-    """Decode a JSON value read from Redis."""
-    return json.loads(raw)
-
-
 class JSONSerializer(BaseSerializer):
-    """django-redis serializer writing the same JSON as `dumps` (readable UTF-8, never pickle)."""
+    """django-redis serializer writing the service's JSON (readable UTF-8, never pickle)."""
 
     def dumps(self, value: Any) -> bytes:
-        return dumps(value).encode()
+        return dumps(value)
 
     def loads(self, value: bytes) -> Any:
         return loads(value)

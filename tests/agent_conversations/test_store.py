@@ -46,8 +46,14 @@ def clock(monkeypatch):
     return Clock
 
 
+def opened(conversation_id: str) -> dict | None:
+    """conversation_get, decoded: the AgentConversation the frontend would receive."""
+    found = conversation_get(conversation_id=conversation_id)
+    return found.decoded() if found is not None else None
+
+
 def page_ids(**kwargs) -> list[str]:
-    return [c["conversationId"] for c in conversation_list(**kwargs).conversations]
+    return [c["conversationId"] for c in conversation_list(**kwargs).conversations.decoded()]
 
 
 def test_conversation_create_stores_the_record_and_indexes(redis_db):
@@ -80,7 +86,7 @@ def test_every_key_uses_the_contract_prefixes(redis_db):
 
 
 def test_conversation_get_unknown_returns_none(redis_db):
-    assert conversation_get(conversation_id="nobody") is None
+    assert opened("nobody") is None
     assert redis_db.keys("*") == []
 
 
@@ -90,7 +96,7 @@ def test_conversation_get_moves_last_accessed_and_renews_retention(redis_db, clo
     redis_db.expire(conversation_key(cid), 100)
     clock.now += 5_000
 
-    conversation = conversation_get(conversation_id=cid)
+    conversation = opened(cid)
 
     assert conversation["lastAccessedAt"] == from_epoch_ms(created_at + 5_000)
     assert conversation["createdAt"] == from_epoch_ms(created_at)
@@ -107,7 +113,7 @@ def test_message_append_keeps_order_and_counts(redis_db):
             message_id=f"m{n}", message_count=n + 1, duplicate=False
         )
 
-    conversation = conversation_get(conversation_id=cid)
+    conversation = opened(cid)
     assert [m["content"] for m in conversation["messages"]] == [f"text {n}" for n in range(5)]
     assert conversation["messageCount"] == 5
     assert redis_db.zscore(SORT_INDEX_KEYS["messageCount"], cid) == 5
@@ -126,7 +132,7 @@ def test_message_append_stores_the_message_exactly(redis_db):
     message_append(conversation_id=cid, message=message)
 
     assert json.loads(redis_db.lindex(messages_key(cid), 0)) == message
-    assert conversation_get(conversation_id=cid)["messages"] == [message]
+    assert opened(cid)["messages"] == [message]
 
 
 def test_message_append_with_a_stored_message_id_is_a_duplicate(redis_db):
@@ -137,7 +143,7 @@ def test_message_append_with_a_stored_message_id_is_a_duplicate(redis_db):
 
     assert result == store.AppendResult(message_id="same", message_count=1, duplicate=True)
     assert redis_db.llen(messages_key(cid)) == 1
-    assert conversation_get(conversation_id=cid)["messages"][0]["content"] == "first"
+    assert opened(cid)["messages"][0]["content"] == "first"
 
 
 def test_message_append_to_unknown_conversation_returns_none_and_writes_nothing(redis_db):
@@ -164,7 +170,7 @@ def test_conversation_update_sets_agent_and_metadata(redis_db):
 
     assert conversation_update(conversation_id=cid, agent_id="new", metadata={"k": [1]}) is True
 
-    conversation = conversation_get(conversation_id=cid)
+    conversation = opened(cid)
     assert conversation["agentId"] == "new"
     assert conversation["metadata"] == {"k": [1]}
     assert conversation_update(conversation_id="ghost", agent_id="x") is False
@@ -179,8 +185,8 @@ def test_conversation_ensure_creates_once_then_touches(redis_db, clock):
 
     stored = redis_db.hgetall(conversation_key("conv-1"))
     assert stored[b"messageCount"] == b"0"
-    assert stored[b"createdAt"] == str(created_at).encode()
-    assert stored[b"lastAccessedAt"] == str(created_at + 1_000).encode()
+    assert stored[b"createdAt"] == from_epoch_ms(created_at).encode()
+    assert stored[b"lastAccessedAt"] == from_epoch_ms(created_at + 1_000).encode()
 
 
 def test_concurrent_first_registrations_create_the_conversation_once(redis_db):
@@ -211,7 +217,7 @@ def test_conversation_list_sorts_by_each_field(redis_db, clock, sort_by):
         message_append(conversation_id="a", message=a_message(f"m{n}"))
     message_append(conversation_id="b", message=a_message("m0"))
     clock.now += 1_000
-    conversation_get(conversation_id="b")
+    opened("b")
 
     expected = {
         "createdAt": ["a", "c", "b"],
@@ -248,7 +254,7 @@ def test_paging_with_tied_scores_never_skips_or_repeats(redis_db, clock, sort_by
     for offset in range(0, 45, 7):
         page = conversation_list(limit=7, offset=offset, sort_by=sort_by, sort_order=sort_order)
         assert page.total == 45
-        seen += [c["conversationId"] for c in page.conversations]
+        seen += [c["conversationId"] for c in page.conversations.decoded()]
 
     assert sorted(seen) == ids
     assert len(seen) == len(set(seen)) == 45
@@ -266,9 +272,9 @@ def test_expired_conversation_leaves_get_list_and_total_together(redis_db, setti
 
     time.sleep(1.1)
 
-    assert conversation_get(conversation_id=gone) is None
+    assert opened(gone) is None
     page = conversation_list(limit=10, offset=0, sort_by="createdAt", sort_order="asc")
-    assert [c["conversationId"] for c in page.conversations] == [kept]
+    assert [c["conversationId"] for c in page.conversations.decoded()] == [kept]
     assert page.total == 1
     assert redis_db.zscore(EXPIRY_INDEX_KEY, gone) is None
     for index in SORT_INDEX_KEYS.values():
@@ -302,7 +308,7 @@ def test_concurrent_appends_store_every_message_exactly_once_in_order(real_redis
     for thread in threads:
         thread.join()
 
-    conversation = conversation_get(conversation_id=cid)
+    conversation = opened(cid)
     ids = [m["messageId"] for m in conversation["messages"]]
     assert conversation["messageCount"] == len(ids) == len(set(ids)) == 1000
     for writer in range(20):
@@ -330,7 +336,7 @@ def test_concurrent_retries_of_the_same_message_ids_store_each_once(real_redis_d
     for thread in threads:
         thread.join()
 
-    ids = [m["messageId"] for m in conversation_get(conversation_id=cid)["messages"]]
+    ids = [m["messageId"] for m in opened(cid)["messages"]]
     assert sorted(ids) == sorted(f"m{n}" for n in range(200))
     assert sum(duplicates) == 200
 
@@ -344,3 +350,18 @@ def test_store_outage_raises_store_unavailable_quickly(redis_down):
     with pytest.raises(StoreUnavailable):
         message_append(conversation_id="c", message=a_message("m1"))
     assert time.monotonic() - started < 2
+
+
+def test_reads_render_awkward_strings_as_valid_json(redis_db):
+    agent_id = 'Ägent "7" \\ / \n\t\x01 🎙'
+    metadata = {"quote": '"', "nested": {"ключ": ["\u2028", None, 1.5, True]}, "empty": {}}
+    cid = conversation_create(agent_id=agent_id, metadata=metadata)["conversationId"]
+    message_append(conversation_id=cid, message=a_message("m1", content='say "hi"\n'))
+
+    conversation = opened(cid)
+    listed = conversation_list(limit=5, offset=0, sort_by="createdAt", sort_order="asc")
+
+    assert conversation["agentId"] == agent_id
+    assert conversation["metadata"] == metadata
+    assert conversation["messages"][0]["content"] == 'say "hi"\n'
+    assert listed.conversations.decoded() == [conversation]

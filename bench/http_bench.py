@@ -1,0 +1,255 @@
+"""`make bench-http`: every route under load on the production server, with a floor to compare.
+
+Starts its own redis-server on a spare port, preloads conversations of 20 messages, then for
+each candidate server (the production `make serve` command first) starts it, drives each route
+with wrk, and stops it. Writes docs/http-bench/README.md (table) and throughput.png (chart).
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+OUT = ROOT / "docs" / "http-bench"
+PRELOADED, MESSAGES, APPENDABLE = 10_000, 20, 1_000
+DURATION, CONNECTIONS, WRK_THREADS = int(os.environ.get("BENCH_SECONDS", "8")), 16, 2
+ROUTES = {
+    "floor": "GET /health (no Redis: the framework floor)",
+    "register": "POST .../{id}/session",
+    "status": "GET .../{id}/session",
+    "new": "POST .../new",
+    "append": "POST .../{id}/message",
+    "get": "GET .../{id} (20 messages)",
+    "list": "GET .../list (20 conversations x 20 messages)",
+}
+SINGLE_RECORD = ("register", "status", "new", "append", "get")
+
+
+def make_serve(port: int, workers: int, threads: int) -> tuple[list[str], dict[str, str]]:
+    """The production command itself (granian)."""
+    env = {"PORT": str(port), "WEB_CONCURRENCY": str(workers), "BLOCKING_THREADS": str(threads)}
+    return ["make", "-s", "serve"], env
+
+
+def gunicorn(port: int, workers: int, threads: int) -> tuple[list[str], dict[str, str]]:
+    """gunicorn: sync workers when threads is 1, else gthread."""
+    command = [
+        str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        "--threads", str(threads), "elevenlabs_agent.wsgi",
+    ]  # fmt: skip
+    return command, {}
+
+
+# name: (launcher, workers, threads). The first is the production command, `make serve`.
+SERVERS = {
+    "granian 2 workers x 2 threads (make serve)": (make_serve, 2, 2),
+    "gunicorn sync 5 workers": (gunicorn, 5, 1),
+    "gunicorn gthread 2 workers x 4 threads": (gunicorn, 2, 4),
+}
+
+
+@dataclass
+class Result:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int  # non-2xx answers plus socket errors
+
+
+def spare_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
+
+
+def ensure_wrk() -> str:
+    if not shutil.which("wrk"):
+        print("installing wrk from Debian's packages ...", flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    return shutil.which("wrk")  # type: ignore[return-value]
+
+
+def preload(redis_url: str) -> None:
+    """Conversations bench-00000... with MESSAGES messages and a live session each."""
+    os.environ.update(REDIS_URL=redis_url, SECRET_KEY="bench", ELEVENLABS_AGENT_ENABLED="true")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elevenlabs_agent.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from agent_conversations.store import conversation_ensure, message_append
+    from agent_sessions.store import session_set
+
+    started = time.monotonic()
+    for n in range(PRELOADED):
+        cid = f"bench-{n:05d}"
+        conversation_ensure(conversation_id=cid)
+        session_set(conversation_id=cid, session_url="wss://api.elevenlabs.io/v1/convai/x")
+        for m in range(MESSAGES):
+            message = {
+                "messageId": f"{cid}-{m}",
+                "role": "user" if m % 2 else "assistant",
+                "content": f"Line {m} of a voice conversation, about as long as a real one.",
+                "timestamp": "2026-11-23T12:00:00.000Z",
+                "source": "voice",
+            }
+            message_append(conversation_id=cid, message=message)  # type: ignore[arg-type]
+    for n in range(APPENDABLE):
+        conversation_ensure(conversation_id=f"append-{n:04d}")
+    print(f"preloaded {PRELOADED:,} conversations in {time.monotonic() - started:.0f}s")
+
+
+def parse_duration_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
+
+
+def run_wrk(wrk: str, port: int, route: str) -> Result:
+    env = {**os.environ, "ROUTE": route, "PRELOADED": str(PRELOADED), "APPENDABLE": str(APPENDABLE)}
+    command = [
+        wrk, f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency",
+        "-s", str(ROOT / "bench" / "routes.lua"), f"http://127.0.0.1:{port}",
+    ]  # fmt: skip
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    return Result(
+        requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=parse_duration_ms(percentiles["50"]),
+        p99_ms=parse_duration_ms(percentiles["99"]),
+        requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        errors=errors,
+    )
+
+
+def bench_server(name: str, wrk: str, redis_url: str) -> dict[str, Result]:
+    launcher, workers, threads = SERVERS[name]
+    port = spare_port()
+    command, extra_env = launcher(port, workers, threads)
+    env = {
+        **os.environ, **extra_env,
+        "REDIS_URL": redis_url, "SECRET_KEY": "bench-only", "ELEVENLABS_AGENT_ENABLED": "true",
+        "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", "HOST": "127.0.0.1",
+    }  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_for_port(port)
+        subprocess.run([wrk, "-t1", "-c4", "-d2s", f"http://127.0.0.1:{port}/health"],
+                       capture_output=True, check=True)  # warm every worker  # fmt: skip
+        results = {}
+        for route in ROUTES:
+            results[route] = run_wrk(wrk, port, route)
+            r = results[route]
+            print(f"  {name:44} {route:9} {r.requests_per_second:8.0f} req/s  "
+                  f"p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms  errors {r.errors}",
+                  flush=True)  # fmt: skip
+        return results
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
+def write_report(all_results: dict[str, dict[str, Result]], command: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    production = next(iter(all_results))
+    lines = [
+        "# HTTP throughput",
+        "",
+        f"Measured {datetime.now(tz=UTC):%Y-%m-%d} on a machine with {os.cpu_count()} cores "
+        f"(server, Redis and wrk share them), with `{command}`: wrk, {WRK_THREADS} threads, "
+        f"{CONNECTIONS} connections, {DURATION} s per route; the store preloaded with "
+        f"{PRELOADED:,} conversations of {MESSAGES} messages.",
+        "",
+        "![requests per second by route and server](throughput.png)",
+        "",
+    ]
+    for name, results in all_results.items():
+        floor = results["floor"].requests_per_second
+        lines += [
+            f"## {name}" + (" (production)" if name == production else ""),
+            "",
+            "| route | req/s | of floor | p50 ms | p99 ms | p99/p50 | errors |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for route, r in results.items():
+            lines.append(
+                f"| {ROUTES[route]} | {r.requests_per_second:,.0f} | "
+                f"{r.requests_per_second / floor:.0%} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
+                f"{r.p99_ms / r.p50_ms:.1f}x | {r.errors} |"
+            )
+        lines.append("")
+    (OUT / "README.md").write_text("\n".join(lines))
+    plot(all_results)
+
+
+def plot(all_results: dict[str, dict[str, Result]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    routes = list(ROUTES)
+    width = 0.8 / len(all_results)
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for i, (name, results) in enumerate(all_results.items()):
+        xs = [n + i * width for n in range(len(routes))]
+        ax.bar(xs, [results[r].requests_per_second for r in routes], width, label=name)
+    ax.set_xticks([n + width * (len(all_results) - 1) / 2 for n in range(len(routes))], routes)
+    ax.set_ylabel("requests / second")
+    ax.set_title(f"elevenlabs-agent on {os.cpu_count()} cores: throughput by route")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(OUT / "throughput.png", dpi=110)
+
+
+def main() -> None:
+    wrk = ensure_wrk()
+    with tempfile.TemporaryDirectory() as workdir:
+        redis_port = spare_port()
+        redis = subprocess.Popen(
+            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", workdir],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            wait_for_port(redis_port)
+            redis_url = f"redis://127.0.0.1:{redis_port}/0"
+            preload(redis_url)
+            results = {}
+            for name in SERVERS:
+                results[name] = bench_server(name, wrk, redis_url)
+            write_report(results, "make bench-http")
+        finally:
+            redis.terminate()
+            redis.wait(timeout=30)
+    print(f"wrote {OUT / 'README.md'} and {OUT / 'throughput.png'}")
+
+
+if __name__ == "__main__":
+    main()
