@@ -6,7 +6,7 @@ STAMP     := $(VENV)/.installed
 PORT      ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve test lint format redis bench bench-http
+.PHONY: help install run serve test lint format redis bench bench-http profile
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ bench: $(STAMP) redis ## Store benchmark against the real Redis (flushes its db 
 bench-http: $(STAMP) ## Every route under wrk on candidate servers; writes docs/http-bench/
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/http_bench.py
+
+profile: $(STAMP) redis ## Where each route's time goes (in-process, real Redis db 14); see docs/performance.md
+	$(BIN)/python bench/breakdown.py
 
 lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check .

@@ -281,8 +281,8 @@ def _conversation_json(stored: list) -> RawJSON:
     return RawJSON(dumps(conversation))
 
 
-def _profile_fields(agent_id: str | None, metadata: dict[str, Any] | None) -> list[str]:
-    fields: list[str] = []
+def _profile_fields(agent_id: str | None, metadata: dict[str, Any] | None) -> list[str | bytes]:
+    fields: list[str | bytes] = []
     if agent_id is not None:
         fields += ["agentId", agent_id]
     if metadata is not None:
