@@ -6,33 +6,19 @@ middleware, DRF dispatch, parsing, rendering), of which the floor route is nothi
 Medians in microseconds. Uses database 14 of the local Redis, which it flushes.
 """
 
-import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elevenlabs_agent.settings")
-os.environ.setdefault("SECRET_KEY", "benchmark-only")
-os.environ["ELEVENLABS_AGENT_ENABLED"] = "true"
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
-os.environ["ALLOWED_HOSTS"] = "testserver"
-os.environ["LOG_LEVEL"] = "WARNING"
+import inprocess  # noqa: F401  (sets Django up: must come first)
+from django.test import Client
 
-import django
-
-django.setup()
-
-from django.test import Client  # noqa: E402
-
-from agent_conversations import store as conversations  # noqa: E402
-from agent_conversations.serializers import MessageAppendInput  # noqa: E402
-from agent_sessions import store as sessions  # noqa: E402
-from agent_sessions.serializers import SessionRegisterInput  # noqa: E402
-from elevenlabs_agent.encoding import loads  # noqa: E402
-from elevenlabs_agent.redis import redis_client  # noqa: E402
+from agent_conversations import store as conversations
+from agent_conversations.serializers import MessageAppendInput
+from agent_sessions import store as sessions
+from agent_sessions.serializers import SessionRegisterInput
+from elevenlabs_agent.encoding import loads
+from elevenlabs_agent.redis import redis_client
 
 API = "/agent-conversations/api"
 SAMPLES = 3000

@@ -4,30 +4,17 @@ Runs the whole request path in-process (Django + DRF + store) against REDIS_URL,
 database 14 of the local Redis, which it flushes. Prints a markdown table.
 """
 
-import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elevenlabs_agent.settings")
-os.environ.setdefault("SECRET_KEY", "benchmark-only")
-os.environ["ELEVENLABS_AGENT_ENABLED"] = "true"
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
-os.environ["ALLOWED_HOSTS"] = "testserver"
+import inprocess  # noqa: F401  (sets Django up: must come first)
+from redis.connection import Connection
+from rest_framework.response import Response
+from rest_framework.test import APIClient
 
-import django
-
-django.setup()
-
-from redis.connection import Connection  # noqa: E402
-from rest_framework.response import Response  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
-
-from agent_conversations.store import conversation_ensure  # noqa: E402
-from elevenlabs_agent.redis import redis_client  # noqa: E402
+from agent_conversations.store import conversation_ensure
+from elevenlabs_agent.redis import redis_client
 
 API = "/agent-conversations/api"
 SAMPLES = 300

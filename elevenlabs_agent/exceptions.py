@@ -1,13 +1,10 @@
 """Error classes and the one handler that shapes every error into the contract's JSON envelope."""
 
-import logging
 from typing import Any, ClassVar
 
 from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-
-logger = logging.getLogger(__name__)
 
 STORAGE_UNAVAILABLE = "Storage unavailable"
 FEATURE_DISABLED = "Service Unavailable"
@@ -26,7 +23,7 @@ class EnvelopeError(exceptions.APIException):
     envelope_extra: ClassVar[dict[str, Any]] = {}
 
 
-class StoreUnavailable(EnvelopeError):
+class StoreUnavailable(exceptions.APIException):
     """Redis is unreachable or timed out."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -47,7 +44,7 @@ class FeatureDisabled(EnvelopeError):
     }
 
 
-class RequestTooLarge(EnvelopeError):
+class RequestTooLarge(exceptions.APIException):
     """The request body is over MAX_REQUEST_BODY_BYTES."""
 
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
