@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 
 from agent_conversations.store import AgentConversation
 from elevenlabs_agent.serializers import (
+    WHITESPACE,
     InputSerializer,
     JSONObjectField,
     StrictCharField,
@@ -70,7 +71,7 @@ class ConversationCreateInput(InputSerializer):
 
 
 # Some text that is not whitespace (and, as everywhere, no NUL).
-CONTENT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+CONTENT_PATTERN = rf"^[^\x00]*[^\x00{WHITESPACE}][^\x00]*$"
 
 
 class MessageAppendInput(InputSerializer):
@@ -80,7 +81,7 @@ class MessageAppendInput(InputSerializer):
     content = StrictCharField(
         CONTENT_PATTERN,
         max_length=MESSAGE_CONTENT_MAX_LENGTH,
-        error_messages={"invalid": BLANK_CONTENT},
+        error_messages={"pattern": BLANK_CONTENT},
     )
     source = serializers.ChoiceField(
         choices=["voice", "text", "tool_output", "system_event"], required=False, default="text"

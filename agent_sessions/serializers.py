@@ -22,7 +22,7 @@ SESSION_URL_PATTERN = (
     r"^[wW][sS][sS]?://"  # ws:// or wss://, any case
     r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"  # host
     r"(?::[0-9]{1,5})?"  # port
-    r"(?:[/?#][^\s\x00]*)?$"  # path, query, fragment
+    r"(?:[/?#][^\x00-\x20\x7f]*)?$"  # path, query, fragment: no spaces or controls
 )
 SESSION_URL_HOST_NOT_ALLOWED = "This host is not in SESSION_URL_ALLOWED_HOSTS."
 
@@ -45,7 +45,7 @@ class SessionRegisterInput(InputSerializer):
     sessionUrl = StrictCharField(
         SESSION_URL_PATTERN,
         max_length=SESSION_URL_MAX_LENGTH,
-        error_messages={"invalid": SESSION_URL_INVALID},
+        error_messages={"pattern": SESSION_URL_INVALID},
         validators=[_allowed_host],
     )
     sessionId = StrictCharField(required=False, max_length=512)

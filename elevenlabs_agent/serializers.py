@@ -4,6 +4,8 @@ import copy
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -26,19 +28,37 @@ class InputSerializer(serializers.Serializer):
 
 # DRF refuses NUL in every string; saying so as a pattern puts the rule into the OpenAPI schema.
 NO_NUL = r"^[^\x00]*$"
+# Patterns are published in the OpenAPI schema, where they are ECMAScript regular expressions;
+# they spell character classes out (no \s, whose members differ between the two dialects).
+WHITESPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 
 
-class StrictCharField(serializers.RegexField):
+class WholeStringRegexValidator(RegexValidator):
+    """The pattern must match the whole value, as in JSON Schema (Python's `$` alone would let
+    a final newline through)."""
+
+    def __call__(self, value: Any) -> None:
+        if not self.regex.fullmatch(str(value)):
+            raise DjangoValidationError(self.message, code=self.code)
+
+
+class StrictCharField(serializers.CharField):
     """A string that is really a JSON string (DRF would coerce 12 to "12"), kept as sent.
 
     Its pattern (no NUL unless told otherwise) is enforced and published in the OpenAPI schema.
     """
 
-    default_error_messages = {"not_a_string": "Not a valid string."}
+    default_error_messages = {
+        "not_a_string": "Not a valid string.",
+        "pattern": "This value does not match the required pattern.",
+    }
 
     def __init__(self, regex: str = NO_NUL, **kwargs: Any) -> None:
         kwargs.setdefault("trim_whitespace", False)
-        super().__init__(regex, **kwargs)
+        super().__init__(**kwargs)
+        self.validators.append(
+            WholeStringRegexValidator(regex, message=self.error_messages["pattern"])
+        )
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
