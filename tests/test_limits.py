@@ -37,15 +37,40 @@ def test_session_objects_over_the_depth_limit_are_refused(api, redis_db, setting
     assert redis_db.exists(session_key("c2")) == 0
 
 
-def test_tool_args_over_the_size_limit_are_refused(api, conversation, redis_db, settings):
+@pytest.mark.parametrize(("limit", "ok", "too_much"), [
+    ("OPAQUE_OBJECT_MAX_BYTES", {"blob": "y" * 80}, {"blob": "y" * 100}),
+    ("OPAQUE_OBJECT_MAX_DEPTH", nested(4), nested(5)),
+])  # fmt: skip
+def test_tool_args_over_a_limit_are_refused(
+    api, conversation, redis_db, settings, limit, ok, too_much
+):
+    settings.OPAQUE_OBJECT_MAX_BYTES, settings.OPAQUE_OBJECT_MAX_DEPTH = 100, 4
+    url = f"{API}/{conversation}/message"
+
+    accepted = api.post(url, {"role": "tool", "content": "x", "toolArgs": ok}, format="json")
+    refused = api.post(url, {"role": "tool", "content": "x", "toolArgs": too_much}, format="json")
+
+    assert accepted.status_code == 200
+    assert refused.status_code == 400
+    assert list(refused.json()["details"]) == ["toolArgs"]
+    assert redis_db.llen(messages_key(conversation)) == 1
+
+
+@pytest.mark.parametrize("field", ["metadata", "sessionPayload"])
+def test_session_objects_over_the_size_limit_are_refused(api, redis_db, settings, field):
     settings.OPAQUE_OBJECT_MAX_BYTES = 100
-    body = {"role": "tool", "content": "x", "toolArgs": {"blob": "y" * 100}}
 
-    response = api.post(f"{API}/{conversation}/message", body, format="json")
+    ok = api.post(
+        f"{API}/c1/session", {"sessionUrl": WS_URL, field: {"b": "y" * 80}}, format="json"
+    )
+    big = api.post(
+        f"{API}/c2/session", {"sessionUrl": WS_URL, field: {"b": "y" * 100}}, format="json"
+    )
 
-    assert response.status_code == 400
-    assert "100 bytes" in response.json()["details"]["toolArgs"][0]
-    assert redis_db.llen(messages_key(conversation)) == 0
+    assert ok.status_code == 200
+    assert big.status_code == 400
+    assert "100 bytes" in big.json()["details"][field][0]
+    assert redis_db.exists(session_key("c2")) == 0
 
 
 def test_metadata_over_the_size_limit_is_refused_on_new(api, redis_db, settings):
