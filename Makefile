@@ -43,9 +43,10 @@ bench-http: $(STAMP) ## Every route under wrk on candidate servers; writes docs/
 profile: $(STAMP) redis ## Where each route's time goes (in-process, real Redis db 14); see docs/performance.md
 	$(BIN)/python bench/breakdown.py
 
-lint: $(STAMP) ## ruff check and ruff format --check
+lint: $(STAMP) ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -136,7 +136,10 @@ def session_get(*, conversation_id: str) -> StoredSession | None:
     """The conversation's live session, or None when there is none or it has expired."""
     key = session_key(conversation_id)
     # The record and its remaining time in one round trip.
-    raw, ttl = redis_client().pipeline(transaction=False).get(key).ttl(key).execute()
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.get(key)
+    pipe.ttl(key)
+    raw, ttl = pipe.execute()
     if raw is None or ttl == -2:  # -2: expired in between
         return None
     try:

@@ -27,7 +27,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[str]]]:
         # The live configuration: without AGENT_API_KEYS the key is optional (`{}`).
-        required = {self.name: []}
+        required: dict[str, list[str]] = {self.name: []}
         return [required] if settings.AGENT_API_KEYS else [required, {}]
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

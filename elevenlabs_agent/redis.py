@@ -62,4 +62,5 @@ def redis_ping() -> None:
 
 def lua_script(source: str) -> Script:
     """A Lua script run by EVALSHA (loaded on first use); call it with `client=redis_client()`."""
-    return Script(registered_client=None, script=source.encode())  # bytes: no client needed
+    # With bytes, Script never needs the client it is registered with (only for encoding).
+    return Script(registered_client=None, script=source.encode())  # type: ignore[arg-type]

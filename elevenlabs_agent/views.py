@@ -1,5 +1,6 @@
 """Health and configuration routes (contract section 6)."""
 
+from collections.abc import Callable
 from typing import Literal, TypedDict
 
 from django.conf import settings
@@ -52,7 +53,7 @@ class ConfigResponse(TypedDict):
     config: PublicConfig
 
 
-def ungated(view):
+def ungated(view: Callable[..., Response]) -> Callable[..., Response]:
     """Health routes: no feature flag, no API key, no throttle (load balancers poll them)."""
     return authentication_classes([])(permission_classes([])(throttle_classes([])(view)))
 
