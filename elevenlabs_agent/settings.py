@@ -175,10 +175,8 @@ REST_FRAMEWORK = {
         "elevenlabs_agent.permissions.FeatureEnabled",
         "elevenlabs_agent.permissions.ApiKeyRequired",
     ],
-    "DEFAULT_THROTTLE_CLASSES": (
-        ["elevenlabs_agent.throttling.ClientRateThrottle"] if API_THROTTLE_RATE else []
-    ),
-    "DEFAULT_THROTTLE_RATES": {"client": API_THROTTLE_RATE or None},
+    # Reads API_THROTTLE_RATE per request and does nothing (no Redis) while it is unset.
+    "DEFAULT_THROTTLE_CLASSES": ["elevenlabs_agent.throttling.ClientRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": ["elevenlabs_agent.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [

@@ -3,6 +3,7 @@
 import hashlib
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -16,6 +17,11 @@ class ClientRateThrottle(SimpleRateThrottle):
     """API_THROTTLE_RATE per API key, or per client address when keys are off."""
 
     scope = "client"
+
+    def get_rate(self) -> str | None:
+        # From settings at request time (DRF would freeze its own setting at import): unset
+        # means no throttling, and DRF then allows the request without touching Redis.
+        return settings.API_THROTTLE_RATE or None
 
     def get_cache_key(self, request: Request, view: "APIView") -> str:
         if request.auth:  # never put the key itself into Redis

@@ -98,23 +98,8 @@ def test_cors_refuses_other_origins(api, redis_db, settings):
 
 @pytest.fixture
 def throttled(settings):
-    """Two requests a minute per client (DRF reads throttle classes and rates at import)."""
-    from rest_framework.settings import api_settings
-    from rest_framework.views import APIView
-
-    from elevenlabs_agent.throttling import ClientRateThrottle
-
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_CLASSES": ["elevenlabs_agent.throttling.ClientRateThrottle"],
-        "DEFAULT_THROTTLE_RATES": {"client": "2/minute"},
-    }
-    original = APIView.throttle_classes
-    APIView.throttle_classes = [ClientRateThrottle]
-    ClientRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    yield
-    APIView.throttle_classes = original
-    ClientRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    """Two requests a minute per client."""
+    settings.API_THROTTLE_RATE = "2/minute"
 
 
 def test_throttling_answers_a_json_429_with_retry_after(api, redis_db, throttled):
