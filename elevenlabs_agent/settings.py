@@ -19,13 +19,16 @@ _FLAG_VALUES = {
 }  # fmt: skip
 
 
-def parse_feature_flag(raw: str | None, *, name: str = "ELEVENLABS_AGENT_ENABLED") -> bool:
+def parse_feature_flag(raw: str | None) -> bool:
     """Read an on/off flag as the contract spells it; anything unrecognised is off and warned of."""
     if raw is None or raw.strip() == "":
         return False
     value = _FLAG_VALUES.get(raw.strip().lower())
     if value is None:
-        logger.warning("%s=%r is not a recognised on/off value; the feature stays off.", name, raw)
+        logger.warning(
+            "ELEVENLABS_AGENT_ENABLED=%r is not a recognised on/off value; the feature stays off.",
+            raw,
+        )
         return False
     return value
 
