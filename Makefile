@@ -4,6 +4,10 @@ PYTHON    ?= python3
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 PORT      ?= 8000
+# HTTP and the live-update WebSocket on one port (elevenlabs_agent/asgi.py); `asginl`: the
+# application has no startup or shutdown hooks, so granian need not offer ASGI lifespan.
+GRANIAN   := --interface asginl --log-level $${GRANIAN_LOG_LEVEL:-warning}
+APP       := elevenlabs_agent.asgi:application
 
 .DEFAULT_GOAL := help
 .PHONY: help install run serve test lint format redis bench bench-http profile
@@ -22,13 +26,12 @@ install: $(STAMP) ## Create the virtualenv and install the project with its dev 
 run: $(STAMP) ## Serve on 127.0.0.1:$PORT with the feature on (embedded store unless REDIS_URL)
 	ELEVENLABS_AGENT_ENABLED=$${ELEVENLABS_AGENT_ENABLED:-true} \
 	SECRET_KEY=$${SECRET_KEY:-local-development-only-not-a-secret} \
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(BIN)/granian $(GRANIAN) --host 127.0.0.1 --port $(PORT) --workers 1 $(APP)
 
 serve: $(STAMP) ## Production server: granian on $HOST:$PORT, $WEB_CONCURRENCY workers (default: cores)
-	$(BIN)/granian --interface wsgi --no-ws \
-	  --host $${HOST:-127.0.0.1} --port $(PORT) \
-	  --workers $${WEB_CONCURRENCY:-$$(nproc)} --blocking-threads $${BLOCKING_THREADS:-2} \
-	  elevenlabs_agent.wsgi:application
+	$(BIN)/granian $(GRANIAN) --host $${HOST:-127.0.0.1} --port $(PORT) \
+	  --workers $${WEB_CONCURRENCY:-$$(nproc)} --respawn-failed-workers --respawn-interval 0.5 \
+	  $(APP)
 
 test: $(STAMP) ## Run the tests (real-Redis tests skip when 127.0.0.1:6379 is down, unless CI=true)
 	$(BIN)/pytest

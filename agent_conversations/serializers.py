@@ -84,7 +84,10 @@ class MessageAppendInput(InputSerializer):
         error_messages={"pattern": BLANK_CONTENT},
     )
     source = serializers.ChoiceField(
-        choices=["voice", "text", "tool_output", "system_event"], required=False, default="text"
+        # user_input and agent_response: older names the frontend's type still allows.
+        choices=["voice", "text", "tool_output", "system_event", "user_input", "agent_response"],
+        required=False,
+        default="text",
     )
     timestamp = TimestampField(required=False)
     messageId = StrictCharField(required=False, min_length=1, max_length=128)

@@ -19,15 +19,17 @@ page first drops the members whose keys Redis has expired (by-expiry, against Re
 clock, so a conversation leaves GET, the pages and the total at the same moment), then pages
 with ZCARD and ZRANGE: O(log N + page) however many conversations exist.
 
-Reads answer in one round trip, and the stored messages and metadata are already JSON: they
-go into the response as they are, never decoded and re-encoded. The list script reads keys it
-derives from the ids it pages; that is fine on a single primary (Sentinel included), not on
-Redis Cluster.
+Reads answer in one round trip: Lua assembles each AgentConversation's JSON
+(lua/conversation_json.lua) from the stored message and metadata JSON, which is never decoded
+and re-encoded. Every write that changes a conversation also publishes the live-update frame
+(lua/prelude.lua, `publish_update`) when some process listens; see consumers.py. The scripts
+are in lua/, each with its KEYS, ARGV and return values at the top.
 """
 
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
 from django.conf import settings
@@ -54,7 +56,22 @@ def messages_key(conversation_id: str) -> str:
 
 
 def message_ids_key(conversation_id: str) -> str:
-    return f"elevenlabs:conversation:{conversation_id}:message-ids"
+    return f"{CONVERSATION_KEY_PREFIX}{conversation_id}:message-ids"
+
+
+def live_group(conversation_id: str) -> str:
+    """The Channels group of the sockets that watch this conversation (see consumers.py)."""
+    return f"conversation.{conversation_id}"
+
+
+def live_channel(conversation_id: str) -> str:
+    """The Redis pub/sub channel behind `live_group`: the writes' Lua publishes frames there.
+
+    channels-redis's pub/sub layer subscribes each process once per group, to
+    `{prefix}__group__{group}`, and hands what arrives to that process's sockets in the group.
+    """
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    return f"{prefix}__group__{live_group(conversation_id)}"
 
 
 SORT_INDEX_KEYS: dict[SortBy, str] = {
@@ -72,7 +89,7 @@ class AgentMessage(TypedDict):
     role: Literal["user", "assistant", "system", "tool"]
     content: str
     timestamp: str
-    source: Literal["voice", "text", "tool_output", "system_event"]
+    source: Literal["voice", "text", "tool_output", "system_event", "user_input", "agent_response"]
     toolName: NotRequired[str]
     toolArgs: NotRequired[dict[str, Any]]
     toolOutput: NotRequired[str]
@@ -104,140 +121,23 @@ class AppendResult:
     duplicate: bool
 
 
-# What a read returns of one conversation: its hash fields (false where absent) and, last,
-# its list of message JSON strings; false if the conversation is gone.
-_STORED_FIELDS = ("conversationId", "createdAt", "lastAccessedAt", "messageCount", "agentId",
-                  "metadata")  # fmt: skip
-_READ = f"""
-local function read(conversation, messages)
-  local stored = redis.call('HMGET', conversation, '{"', '".join(_STORED_FIELDS)}')
-  if not stored[1] then
-    return false
-  end
-  stored[#stored + 1] = redis.call('LRANGE', messages, 0, -1)
-  return stored
-end
-"""
+LUA = Path(__file__).parent / "lua"
 
-# KEYS and ARGV shared by every per-conversation script (see `_conversation_call`).
-_PRELUDE = (
-    _READ
-    + """
-local conversation, messages, message_ids = KEYS[1], KEYS[2], KEYS[3]
-local by_created, by_accessed, by_count, by_expiry = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local id, now_ms, now_iso, expire_at = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
--- Move lastAccessedAt and renew the sliding retention of all three keys (0: keep forever).
-local function touch()
-  redis.call('HSET', conversation, 'lastAccessedAt', now_iso)
-  redis.call('ZADD', by_accessed, now_ms, id)
-  if expire_at == '0' then
-    redis.call('PERSIST', conversation)
-    redis.call('PERSIST', messages)
-    redis.call('PERSIST', message_ids)
-    redis.call('ZREM', by_expiry, id)
-  else
-    redis.call('PEXPIREAT', conversation, expire_at)
-    redis.call('PEXPIREAT', messages, expire_at)
-    redis.call('PEXPIREAT', message_ids, expire_at)
-    redis.call('ZADD', by_expiry, expire_at, id)
-  end
-end
-"""
-)
+def _conversation_script(name: str) -> Script:
+    """A per-conversation script: the shared JSON builder and prelude, then its own file."""
+    return lua_script(LUA / "conversation_json.lua", LUA / "prelude.lua", LUA / f"{name}.lua")
 
-# ARGV[5..]: field/value pairs for a new conversation. Returns 1 if created, 0 if it existed.
-_CREATE_OR_TOUCH = lua_script(
-    _PRELUDE
-    + """
-if redis.call('EXISTS', conversation) == 1 then
-  touch()
-  return 0
-end
-redis.call('HSET', conversation, 'conversationId', id, 'createdAt', now_iso, 'messageCount', 0,
-           unpack(ARGV, 5))
-redis.call('ZADD', by_created, now_ms, id)
-redis.call('ZADD', by_count, 0, id)
-touch()
-return 1
-"""
-)
 
-# Returns false for an unknown conversation, else what `read` returns.
-_GET = lua_script(
-    _PRELUDE
-    + """
-if redis.call('EXISTS', conversation) == 0 then
-  return false
-end
-touch()
-return read(conversation, messages)
-"""
-)
+_CREATE_OR_TOUCH = _conversation_script("create_or_touch")
+_GET = _conversation_script("get")
+_APPEND = _conversation_script("append")
+_UPDATE = _conversation_script("update")
+_PEEK = lua_script(LUA / "conversation_json.lua", LUA / "peek.lua")
+_LIST_PAGE = lua_script(LUA / "conversation_json.lua", LUA / "list_page.lua")
 
-# ARGV[5]: messageId, ARGV[6]: the message JSON. Returns {status, messageCount}:
-# status 1 appended, 0 duplicate messageId (nothing written), -1 unknown conversation.
-_APPEND = lua_script(
-    _PRELUDE
-    + """
-if redis.call('EXISTS', conversation) == 0 then
-  return {-1, 0}
-end
-if redis.call('SADD', message_ids, ARGV[5]) == 0 then
-  return {0, tonumber(redis.call('HGET', conversation, 'messageCount'))}
-end
-redis.call('RPUSH', messages, ARGV[6])
-local count = redis.call('HINCRBY', conversation, 'messageCount', 1)
-redis.call('ZADD', by_count, count, id)
-touch()
-return {1, count}
-"""
-)
-
-# ARGV[5..]: field/value pairs to set. Returns 1 if updated, 0 for an unknown conversation.
-_UPDATE = lua_script(
-    _PRELUDE
-    + """
-if redis.call('EXISTS', conversation) == 0 then
-  return 0
-end
-if #ARGV >= 5 then
-  redis.call('HSET', conversation, unpack(ARGV, 5))
-end
-touch()
-return 1
-"""
-)
-
-# KEYS: the index to page, then by-created, by-accessed, by-count, by-expiry.
-# ARGV: offset, limit, 'asc' or 'desc', then the key prefix and the messages key suffix.
-# Returns {total, then what `read` returns for each conversation of the page}.
-_LIST_PAGE = lua_script(
-    _READ
-    + """
-local clock = redis.call('TIME')
-local now_ms = clock[1] * 1000 + math.floor(clock[2] / 1000)
--- Redis expires a key once its clock passes the expiry; drop those ids from every index.
-local expired = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', '(' .. now_ms)
-for _, id in ipairs(expired) do
-  for i = 2, 5 do
-    redis.call('ZREM', KEYS[i], id)
-  end
-end
-local offset, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
-local ids
-if ARGV[3] == 'desc' then
-  ids = redis.call('ZREVRANGE', KEYS[1], offset, offset + limit - 1)
-else
-  ids = redis.call('ZRANGE', KEYS[1], offset, offset + limit - 1)
-end
-local page = {redis.call('ZCARD', KEYS[1])}
-for _, id in ipairs(ids) do
-  page[#page + 1] = read(ARGV[4] .. id, ARGV[4] .. id .. ARGV[5])
-end
-return page
-"""
-)
+# append.lua's status codes.
+_APPENDED, _DUPLICATE, _UNKNOWN_CONVERSATION = 1, 0, -1
 
 
 def _now_ms() -> int:
@@ -247,7 +147,7 @@ def _now_ms() -> int:
 def _conversation_call(
     script: Script, conversation_id: str, *extra_args: Any, now_ms: int | None = None
 ) -> Any:
-    """Run a per-conversation script with the keys and clock arguments of `_PRELUDE`."""
+    """Run a per-conversation script with the KEYS and ARGV that prelude.lua names."""
     now_ms = _now_ms() if now_ms is None else now_ms
     ttl_seconds = settings.CONVERSATION_TTL_SECONDS
     expire_at = now_ms + ttl_seconds * 1000 if ttl_seconds > 0 else 0
@@ -260,25 +160,15 @@ def _conversation_call(
         SORT_INDEX_KEYS["messageCount"],
         EXPIRY_INDEX_KEY,
     ]
-    args = [conversation_id, now_ms, from_epoch_ms(now_ms), expire_at, *extra_args]
+    args = [
+        conversation_id,
+        now_ms,
+        from_epoch_ms(now_ms),
+        expire_at,
+        live_channel(conversation_id),
+        *extra_args,
+    ]
     return script(keys=keys, args=args, client=redis_client())
-
-
-def _conversation_json(stored: list) -> RawJSON:
-    """The AgentConversation JSON of what `read` returned, embedding the stored JSON as is."""
-    conversation_id, created_at, last_accessed_at, count, agent_id, metadata, messages = stored
-    conversation = {
-        "conversationId": conversation_id.decode(),
-        "messages": RawJSON(b"[" + b",".join(messages) + b"]"),
-        "createdAt": created_at.decode(),
-        "lastAccessedAt": last_accessed_at.decode(),
-        "messageCount": int(count),
-    }
-    if agent_id is not None:
-        conversation["agentId"] = agent_id.decode()
-    if metadata is not None:
-        conversation["metadata"] = RawJSON(metadata)
-    return RawJSON(dumps(conversation))
 
 
 def _profile_fields(agent_id: str | None, metadata: dict[str, Any] | None) -> list[str | bytes]:
@@ -324,8 +214,16 @@ def conversation_ensure(*, conversation_id: str) -> bool:
 @store_operation
 def conversation_get(*, conversation_id: str) -> RawJSON | None:
     """The conversation as AgentConversation JSON (moving its lastAccessedAt); None if unknown."""
-    stored = _conversation_call(_GET, conversation_id)
-    return _conversation_json(stored) if stored else None
+    conversation = _conversation_call(_GET, conversation_id)
+    return RawJSON(conversation) if conversation else None
+
+
+@store_operation
+def conversation_peek(*, conversation_id: str) -> RawJSON | None:
+    """The conversation as AgentConversation JSON without counting it as used; None if unknown."""
+    keys = [conversation_key(conversation_id), messages_key(conversation_id)]
+    conversation = _PEEK(keys=keys, client=redis_client())
+    return RawJSON(conversation) if conversation else None
 
 
 @store_operation
@@ -346,9 +244,11 @@ def message_append(*, conversation_id: str, message: AgentMessage) -> AppendResu
     status, count = _conversation_call(
         _APPEND, conversation_id, message["messageId"], dumps(message)
     )
-    if status == -1:
+    if status == _UNKNOWN_CONVERSATION:
         return None
-    return AppendResult(message_id=message["messageId"], message_count=count, duplicate=status == 0)
+    return AppendResult(
+        message_id=message["messageId"], message_count=count, duplicate=status == _DUPLICATE
+    )
 
 
 @store_operation
@@ -362,8 +262,5 @@ def conversation_list(
     index_keys = [SORT_INDEX_KEYS[sort_by], *SORT_INDEX_KEYS.values(), EXPIRY_INDEX_KEY]
     args = [offset, limit, sort_order, CONVERSATION_KEY_PREFIX, MESSAGES_KEY_SUFFIX]
     total, *page = _LIST_PAGE(keys=index_keys, args=args, client=redis_client())
-    conversations = [_conversation_json(stored) for stored in page if stored]
-    return ConversationPage(
-        conversations=RawJSON(b"[" + b",".join(c.encoded for c in conversations) + b"]"),
-        total=total,
-    )
+    conversations = b",".join(conversation for conversation in page if conversation)
+    return ConversationPage(conversations=RawJSON(b"[" + conversations + b"]"), total=total)

@@ -1,8 +1,9 @@
 """The one JSON codec for what the service stores and sends: orjson, with the stdlib behind it.
 
-Compact UTF-8 (never \\u escapes), keys in the order given. orjson is several times faster
-than the json module; it refuses integers beyond 64 bits, which clients may still send inside
-opaque objects, so those values take the stdlib's path instead.
+Compact UTF-8, keys in the order given. orjson is several times faster than the json module;
+it refuses integers beyond 64 bits and lone UTF-16 surrogates ("\\ud83d", which JavaScript
+can produce), both of which clients may still send inside opaque objects, so those values
+take the stdlib's path instead, with non-ASCII escaped (a lone surrogate has no UTF-8 form).
 """
 
 import json
@@ -26,9 +27,7 @@ def dumps(value: Any) -> bytes:
     try:
         return orjson.dumps(value, default=_orjson_default)
     except orjson.JSONEncodeError:
-        return json.dumps(
-            value, ensure_ascii=False, separators=(",", ":"), default=_json_default
-        ).encode()
+        return json.dumps(value, separators=(",", ":"), default=_json_default).encode()
 
 
 def loads(raw: bytes | str) -> Any:

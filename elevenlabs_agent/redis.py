@@ -2,6 +2,7 @@
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import redis
@@ -60,7 +61,11 @@ def redis_ping() -> None:
     redis_client().ping()
 
 
-def lua_script(source: str) -> Script:
-    """A Lua script run by EVALSHA (loaded on first use); call it with `client=redis_client()`."""
+def lua_script(*files: Path) -> Script:
+    """One Lua script from these files, in order (shared functions first), run by EVALSHA.
+
+    Read once, at import; loaded into Redis on first use. Call it with `client=redis_client()`.
+    """
+    source = "\n".join(path.read_text() for path in files)
     # With bytes, Script never needs the client it is registered with (only for encoding).
     return Script(registered_client=None, script=source.encode())  # type: ignore[arg-type]

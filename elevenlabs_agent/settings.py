@@ -47,6 +47,9 @@ SESSION_TTL_SECONDS = env.int("SESSION_TTL_SECONDS", default=600)
 CONVERSATION_TTL_SECONDS = env.int("CONVERSATION_TTL_SECONDS", default=30 * 24 * 3600)
 # Bodies are small JSON documents; anything larger is refused with a 413 before parsing.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024)
+# A body still incomplete after this long is a 408 (it is awaited on the event loop, holding
+# no thread, but not forever).
+REQUEST_BODY_TIMEOUT_SECONDS = env.float("REQUEST_BODY_TIMEOUT_SECONDS", default=10.0)
 # Opaque client objects (metadata, sessionPayload, toolArgs): encoded size and nesting depth.
 OPAQUE_OBJECT_MAX_BYTES = env.int("OPAQUE_OBJECT_MAX_BYTES", default=64 * 1024)
 OPAQUE_OBJECT_MAX_DEPTH = env.int("OPAQUE_OBJECT_MAX_DEPTH", default=16)
@@ -137,10 +140,47 @@ else:
     _redis = redis_cache_settings(REDIS_URL or "redis://embedded:6379/0", embedded=REDIS_EMBEDDED)
 CACHES = {"default": _redis}
 
+
+# --- Live updates: Channels groups over Redis pub/sub (agent_conversations/consumers.py) -------
+def channel_layer_settings(
+    url: str, *, embedded: bool = False, sentinels: list[str] | None = None
+) -> dict:
+    """channels-redis's pub/sub layer on the same Redis as the store.
+
+    The store's Lua scripts publish live-update frames straight into the layer's group channels
+    as JSON (`agent_conversations.store.live_channel`), hence the JSON serializer and a fixed
+    prefix. Embedded: the same in-process fakeredis server as the store.
+    """
+    host: dict = {"address": url, "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_SECONDS}
+    if embedded:
+        from fakeredis.aioredis import FakeAsyncRedisConnection
+
+        host["connection_class"] = FakeAsyncRedisConnection
+    if sentinels:
+        service, _, db = url.removeprefix("redis://").partition("/")
+        host = {
+            "master_name": service,
+            "sentinels": [(h, int(p)) for h, p in (s.rsplit(":", 1) for s in sentinels)],
+            "sentinel_kwargs": {"socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS},
+            "db": int(db or 0),
+        }
+    return {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [host], "prefix": "elevenlabs:live:", "serializer_format": "json"},
+        }
+    }
+
+
+CHANNEL_LAYERS = channel_layer_settings(
+    _redis["LOCATION"], embedded=REDIS_EMBEDDED, sentinels=REDIS_SENTINELS
+)
+
 # --- Django and DRF --------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.staticfiles",  # CSS and JS of DRF's browsable API and of the API docs
     "corsheaders",
+    "channels",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, no CDN
@@ -158,6 +198,7 @@ MIDDLEWARE = [
 DATABASES: dict = {}  # Redis is the only store
 ROOT_URLCONF = "elevenlabs_agent.urls"
 WSGI_APPLICATION = "elevenlabs_agent.wsgi.application"
+ASGI_APPLICATION = "elevenlabs_agent.asgi.application"
 APPEND_SLASH = False  # the contract's paths have no trailing slash; never redirect
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -1,6 +1,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from agent_conversations.consumers import ConversationConsumer
 from elevenlabs_agent import views
 
 API_PREFIX = "agent-conversations/api/"
@@ -27,6 +28,9 @@ urlpatterns = [
     path(API_PREFIX, include("agent_conversations.urls")),
     path(API_PREFIX, include("agent_sessions.urls")),
 ]
+
+# Served by Channels, on the same port (asgi.py).
+websocket_urlpatterns = [path(f"{API_PREFIX}ws", ConversationConsumer.as_asgi())]
 
 handler400 = "elevenlabs_agent.exceptions.bad_request"
 handler403 = "elevenlabs_agent.exceptions.permission_denied"

@@ -7,7 +7,7 @@ import redis
 from rest_framework.test import APIClient
 
 from elevenlabs_agent.redis import redis_client
-from elevenlabs_agent.settings import redis_cache_settings
+from elevenlabs_agent.settings import channel_layer_settings, redis_cache_settings
 
 REAL_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 FAKE_REDIS_URL = "redis://fakeredis-tests:6379/0"
@@ -28,8 +28,10 @@ def require_real_redis() -> None:
 
 
 def use_redis(settings, url: str, *, embedded: bool = False) -> redis.Redis:
-    """Point the service's store at `url` for this test and return the raw client to inspect it."""
+    """Point the service's store (and its live updates) at `url` for this test; return the raw
+    client to inspect it."""
     settings.CACHES = {"default": redis_cache_settings(url, embedded=embedded)}
+    settings.CHANNEL_LAYERS = channel_layer_settings(url, embedded=embedded)
     return redis_client()
 
 

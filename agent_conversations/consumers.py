@@ -1,0 +1,153 @@
+"""Live updates of one conversation over a WebSocket: a snapshot, then every change.
+
+The frames come from the store's writes themselves: each Lua script that changes a
+conversation publishes the `agent_conversation.updated` frame into the conversation's Channels
+group (store.live_channel), so a write made by any worker or instance reaches every socket,
+in the order the writes happened. This consumer only joins the group, sends the snapshot,
+and passes frames on.
+
+No update may fall between the snapshot and the frames. Joining the group only sends
+SUBSCRIBE, so the socket first sends itself a marker through the group: once the marker comes
+back, the subscription is live in Redis, and the snapshot read after it contains every frame
+queued before the marker (those are dropped) while every later write arrives as a frame.
+"""
+
+import logging
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from agent_conversations import store
+from agent_conversations.serializers import CONVERSATION_ID_PATTERN
+from agent_conversations.views import CONVERSATION_NOT_FOUND
+from elevenlabs_agent.authentication import matching_key
+from elevenlabs_agent.encoding import dumps, loads
+from elevenlabs_agent.exceptions import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+# Application close codes (a browser sees only those sent after the handshake).
+CLOSE_INVALID_ID = 4400
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_ORIGIN_NOT_ALLOWED = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_FEATURE_DISABLED = 4503
+CLOSE_STORE_UNAVAILABLE = 1011
+
+SNAPSHOT = "agent_conversation.snapshot"
+
+
+class ConversationConsumer(AsyncWebsocketConsumer):
+    """`/agent-conversations/api/ws?conversationId=<id>`: the frontend's conversation page."""
+
+    conversation_id = ""  # set once the socket is accepted for a valid id
+    snapshot_sent = False
+
+    async def connect(self) -> None:
+        query = parse_qs(self.scope["query_string"].decode("latin-1"))
+        key = self._presented_key(query)
+        # Accept first, then refuse with a code: before the handshake a browser sees no code.
+        await self.accept(subprotocol=key if key in self.scope.get("subprotocols", ()) else None)
+        refusal = self._refusal(query, key)
+        if refusal is not None:
+            await self.close(code=refusal)
+            return
+        self.conversation_id = (query.get("conversationId") or query["id"])[0]
+        await self.channel_layer.group_add(self._group, self.channel_name)
+        await self.channel_layer.group_send(
+            self._group, {"type": "subscription.ready", "channel": self.channel_name}
+        )
+
+    async def disconnect(self, code: int) -> None:
+        if self.conversation_id:
+            await self.channel_layer.group_discard(self._group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """`{"type": "ping"}` gets `{"type": "pong"}`; anything else is ignored."""
+        try:
+            message = loads(text_data or bytes_data or b"")
+        except ValueError:
+            return
+        if isinstance(message, dict) and message.get("type") == "ping":
+            await self._send_frame({"type": "pong"})
+
+    # --- Group events -------------------------------------------------------------------------
+
+    async def subscription_ready(self, event: dict[str, Any]) -> None:
+        """Our marker came back: the subscription is live, so the snapshot misses nothing."""
+        if event["channel"] != self.channel_name or self.snapshot_sent:
+            return  # another socket's marker
+        try:
+            conversation = await sync_to_async(store.conversation_peek, thread_sensitive=False)(
+                conversation_id=self.conversation_id
+            )
+        except StoreUnavailable:
+            await self.close(code=CLOSE_STORE_UNAVAILABLE)  # the client reconnects later
+            return
+        if conversation is None:
+            await self._send_frame(
+                {
+                    "type": "error",
+                    "error": CONVERSATION_NOT_FOUND,
+                    "conversationId": self.conversation_id,
+                }
+            )
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.snapshot_sent = True
+        await self._send_frame(
+            {"type": SNAPSHOT, "conversationId": self.conversation_id, "conversation": conversation}
+        )
+
+    async def agent_conversation_updated(self, event: dict[str, Any]) -> None:
+        """A frame published by a write; before the snapshot, the snapshot already holds it."""
+        if self.snapshot_sent:
+            await self._send_frame(event)
+
+    # --- Helpers ------------------------------------------------------------------------------
+
+    @property
+    def _group(self) -> str:
+        return store.live_group(self.conversation_id)
+
+    async def _send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=dumps(frame).decode())
+
+    def _presented_key(self, query: dict[str, list[str]]) -> str | None:
+        """The API key from `?apiKey=` or a Sec-WebSocket-Protocol value (browsers cannot set
+        headers on a WebSocket), if it is one of AGENT_API_KEYS."""
+        if not settings.AGENT_API_KEYS:
+            return None
+        for candidate in [*query.get("apiKey", ()), *self.scope.get("subprotocols", ())]:
+            key = matching_key(candidate)
+            if key is not None:
+                return key
+        return None
+
+    def _refusal(self, query: dict[str, list[str]], key: str | None) -> int | None:
+        """The close code that refuses this socket, or None to serve it."""
+        if not settings.ELEVENLABS_AGENT_ENABLED:
+            return CLOSE_FEATURE_DISABLED
+        if not self._origin_allowed():
+            return CLOSE_ORIGIN_NOT_ALLOWED
+        if settings.AGENT_API_KEYS and key is None:
+            return CLOSE_UNAUTHORIZED
+        ids = query.get("conversationId") or query.get("id") or [""]
+        if not CONVERSATION_ID_PATTERN.fullmatch(ids[0]):
+            return CLOSE_INVALID_ID
+        return None
+
+    def _origin_allowed(self) -> bool:
+        """A browser page from CORS_ALLOWED_ORIGINS or from this service's own host.
+
+        Clients that send no Origin (not browsers) are not subject to it.
+        """
+        headers = dict(self.scope["headers"])
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if not settings.CORS_ALLOWED_ORIGINS or not origin:
+            return True
+        same_host = urlsplit(origin).netloc == headers.get(b"host", b"").decode("latin-1")
+        return same_host or origin in settings.CORS_ALLOWED_ORIGINS

@@ -1,0 +1,149 @@
+"""HTTP under the ASGI server: the body is read on the event loop, then Django runs inline.
+
+Why not Django's ASGIHandler or a thread-pool bridge (asgiref, a2wsgi): measured on this
+service (docs/http-bench), both hand every request to a worker thread and lose half or more of
+the throughput of a plain WSGI server; calling Django's WSGI handler on the event loop itself
+loses far less. What the event loop does first is what a WSGI server cannot do: it waits for
+the body without holding any thread, so a client that trickles its body holds up nobody, and
+it settles the body before Django sees it:
+
+- a declared or actual size over MAX_REQUEST_BODY_BYTES is a 413, answered without reading on;
+- a chunked body is read like any other (Django gets it with its Content-Length);
+- a body not complete within REQUEST_BODY_TIMEOUT_SECONDS is a 408;
+- a client that closes before its body is complete is dropped: nothing reaches Django.
+"""
+
+import asyncio
+import io
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+
+from elevenlabs_agent.encoding import dumps
+from elevenlabs_agent.exceptions import BAD_REQUEST, REQUEST_TIMEOUT, REQUEST_TOO_LARGE
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _BodyRefused(Exception):
+    def __init__(self, status: int, error: str) -> None:
+        self.status, self.error = status, error
+
+
+class _ClientGone(Exception):
+    pass
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise _BodyRefused(413, REQUEST_TOO_LARGE)
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if not value.isdigit():
+                raise _BodyRefused(400, BAD_REQUEST)
+            return int(value)
+    return None
+
+
+def _environ(scope: Scope, body: bytes) -> dict[str, Any]:
+    """The PEP 3333 environ of an ASGI HTTP scope whose body has been read."""
+    server_host, server_port = scope.get("server") or ("localhost", 80)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode().decode("latin-1"),
+        "PATH_INFO": scope["path"].encode().decode("latin-1"),
+        "QUERY_STRING": scope["query_string"].decode("latin-1"),
+        "SERVER_NAME": server_host,
+        "SERVER_PORT": str(server_port),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "CONTENT_LENGTH": str(len(body)),
+        "REMOTE_ADDR": (scope.get("client") or ("", 0))[0],
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        value = raw_value.decode("latin-1")
+        if name == "CONTENT_LENGTH" or name == "TRANSFER_ENCODING":
+            continue  # the body is complete: its length is what was read
+        key = name if name == "CONTENT_TYPE" else f"HTTP_{name}"
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+async def _respond(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class InlineWSGI:
+    """An ASGI HTTP application that reads the body, then calls a WSGI application inline."""
+
+    def __init__(self, wsgi_app: WSGIApp) -> None:
+        self.wsgi_app = wsgi_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            limit = settings.MAX_REQUEST_BODY_BYTES
+            declared = _declared_length(scope)
+            if declared is not None and declared > limit:
+                raise _BodyRefused(413, REQUEST_TOO_LARGE)
+            try:
+                body = await asyncio.wait_for(
+                    _read_body(receive, limit), timeout=settings.REQUEST_BODY_TIMEOUT_SECONDS
+                )
+            except TimeoutError:
+                raise _BodyRefused(408, REQUEST_TIMEOUT) from None
+        except _BodyRefused as refusal:
+            # The rest of the body is never read, so the connection cannot be reused.
+            headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+            envelope = dumps({"success": False, "error": refusal.error})
+            await _respond(send, refusal.status, headers, envelope)
+            return
+        except _ClientGone:
+            return  # an incomplete body is never handed on, so nothing of it is stored
+        if declared is not None and len(body) != declared:
+            return  # shorter than announced: the client gave up mid-body
+
+        started: list[Any] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> None:
+            started[:] = [status, headers]
+
+        result = self.wsgi_app(_environ(scope, body), start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        status, headers = started
+        encoded = [
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
+        ]
+        await _respond(send, int(status[:3]), encoded, content)
