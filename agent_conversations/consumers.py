@@ -26,6 +26,7 @@ from agent_conversations.views import CONVERSATION_NOT_FOUND
 from elevenlabs_agent.authentication import matching_key
 from elevenlabs_agent.encoding import dumps, loads
 from elevenlabs_agent.exceptions import StoreUnavailable
+from elevenlabs_agent.redis import OUTAGE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +45,25 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     """`/agent-conversations/api/ws?conversationId=<id>`: the frontend's conversation page."""
 
     conversation_id = ""  # set once the socket is accepted for a valid id
+    accepted = False
     snapshot_sent = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except OUTAGE_ERRORS:
+            # The channel layer cannot reach Redis (joining a group, or even getting a channel):
+            # close with 1011 so that the client reconnects later.
+            if not self.accepted:
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_STORE_UNAVAILABLE})
 
     async def connect(self) -> None:
         query = parse_qs(self.scope["query_string"].decode("latin-1"))
         key = self._presented_key(query)
         # Accept first, then refuse with a code: before the handshake a browser sees no code.
         await self.accept(subprotocol=key if key in self.scope.get("subprotocols", ()) else None)
+        self.accepted = True
         refusal = self._refusal(query, key)
         if refusal is not None:
             await self.close(code=refusal)

@@ -19,7 +19,7 @@ R = TypeVar("R")
 
 # redis-py raises these when the server is unreachable or too slow; django-redis wraps its own
 # calls' failures in ConnectionInterrupted.
-_OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionInterrupted)
+OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionInterrupted)
 
 
 def key_as_named(key: str, key_prefix: str, version: int) -> str:
@@ -49,7 +49,7 @@ def store_operation(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
-        except _OUTAGE_ERRORS as exc:
+        except OUTAGE_ERRORS as exc:
             raise StoreUnavailable from exc
 
     return wrapper
