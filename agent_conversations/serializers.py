@@ -14,6 +14,7 @@ from elevenlabs_agent.serializers import (
     JSONObjectField,
     StrictCharField,
     TimestampField,
+    WholeNumberField,
 )
 
 # The contract's id pattern, less the route names `list` and `new`, which are never ids.
@@ -49,9 +50,9 @@ BLANK_CONTENT = "Must contain non-whitespace text."
 class ConversationListQuery(InputSerializer):
     """Query parameters of GET .../list; a limit above MAX_PAGE_SIZE is clamped, not refused."""
 
-    limit = serializers.IntegerField(required=False, default=20, min_value=1)
+    limit = WholeNumberField(required=False, default=20, min_value=1)
     # Bounded so Redis (and Lua's doubles) always get an exact integer.
-    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
+    offset = WholeNumberField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
     sortBy = serializers.ChoiceField(
         choices=["createdAt", "lastAccessedAt", "messageCount"],
         required=False,

@@ -40,12 +40,16 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 _ERRORS = {
     400: "Invalid input (the error names the field)",
-    401: "API keys are configured and none valid was sent",
+    401: "API keys are configured and none valid was sent (or, from ElevenLabs: key refused)",
+    403: "ElevenLabs denied access to the agent",
     404: "Not found",
     413: "Request body too large",
     415: "Body is not application/json",
+    422: "ElevenLabs rejected the request",
     429: "Too many requests (API_THROTTLE_RATE); see Retry-After",
+    502: "ElevenLabs could not be reached or answered badly",
     503: "Feature disabled, or storage unavailable (with Retry-After)",
+    504: "ElevenLabs did not answer in time",
 }
 _EVERY_GATED_ROUTE = (401, 429, 503)
 

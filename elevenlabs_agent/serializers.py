@@ -66,6 +66,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class WholeNumberField(serializers.IntegerField):
+    """An integer written as one (DRF also takes "1.0" and "1.00" for 1)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not data.lstrip("-").isdecimal():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _nesting_depth(value: Any) -> int:
     """How deeply objects and arrays nest: 0 for a scalar, 1 for {"a": 1}, 2 for {"a": [1]}."""
     depth, level = 0, [value]

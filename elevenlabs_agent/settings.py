@@ -56,6 +56,16 @@ OPAQUE_OBJECT_MAX_DEPTH = env.int("OPAQUE_OBJECT_MAX_DEPTH", default=16)
 # e.g. "*.elevenlabs.io,api.elevenlabs.io"; empty allows any host (the default).
 SESSION_URL_ALLOWED_HOSTS = env.list("SESSION_URL_ALLOWED_HOSTS", default=[])
 
+# --- The voice agent and its neighbours -------------------------------------------------------
+ELEVENLABS_AGENT_ID = env.str("ELEVENLABS_AGENT_ID", default="")  # the frontend's default agent
+# This service's public base URL (what /config tells the frontend; callbacks come back to it).
+ELEVENLABS_AGENT_URL = env.str("ELEVENLABS_AGENT_URL", default="")
+ELEVENLABS_API_KEY = env.str("ELEVENLABS_API_KEY", default="")  # for signed URLs
+ELEVENLABS_API_BASE_URL = env.str("ELEVENLABS_API_BASE_URL", default="https://api.elevenlabs.io")
+ELEVENLABS_API_TIMEOUT_SECONDS = env.float("ELEVENLABS_API_TIMEOUT_SECONDS", default=10.0)
+CURSOR_RUNNER_URL = env.str("CURSOR_RUNNER_URL", default="")  # runs the agent's tools
+WEBHOOK_SECRET = env.str("WEBHOOK_SECRET", default="")  # guards the inbound webhooks
+
 # --- Access control, CORS, throttling ----------------------------------------------------------
 # Unset: the API is open, as the existing frontend expects. Set: every gated route needs
 # `Authorization: Bearer <key>` or `X-API-Key: <key>`.
@@ -189,6 +199,7 @@ INSTALLED_APPS = [
     "agent_conversations",
 ]
 MIDDLEWARE = [
+    "elevenlabs_agent.middleware.ProbesAnswerAnyHost",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",

@@ -8,8 +8,10 @@ API_PREFIX = "agent-conversations/api/"
 
 urlpatterns = [
     path("health", views.health, name="health"),
+    path("health/ready", views.readiness, name="health-ready"),
     path("config", views.config, name="config"),
     path("config/health", views.config_health, name="config-health"),
+    path("signed-url", views.signed_url, name="signed-url"),
     # The API's description is public: no flag, no key, no throttle.
     path(
         "api/schema/",

@@ -1,7 +1,10 @@
-"""Health and configuration routes (contract section 6)."""
+"""Health, configuration and signed-URL routes (the frontend's dashboard and config page)."""
 
+import time
 from collections.abc import Callable
-from typing import Literal, TypedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Literal, NotRequired, TypedDict
 
 from django.conf import settings
 from rest_framework import status
@@ -11,35 +14,55 @@ from rest_framework.decorators import (
     permission_classes,
     throttle_classes,
 )
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from elevenlabs_agent.cursor_runner import CursorRunnerState, cursor_runner_health
+from elevenlabs_agent.elevenlabs_api import require_api_key, signed_url_get
 from elevenlabs_agent.exceptions import StoreUnavailable
 from elevenlabs_agent.openapi import documented
 from elevenlabs_agent.redis import redis_ping
+from elevenlabs_agent.serializers import InputSerializer, StrictCharField
 from elevenlabs_agent.timestamps import now_js_iso
 
 SERVICE_NAME = "elevenlabs-agent"
+AGENT_ID_REQUIRED = "agentId is required: pass ?agentId= or set ELEVENLABS_AGENT_ID."
+# Both probes run at once, under one deadline inside the 2 seconds the contract allows.
+PROBE_DEADLINE_SECONDS = 1.5
+
+RedisState = Literal["connected", "disconnected"]
 
 
 class Liveness(TypedDict):
     status: Literal["ok"]
 
 
+class Readiness(TypedDict):
+    status: Literal["ready", "unavailable"]
+    dependencies: NotRequired[dict[str, RedisState]]
+
+
+class Dependencies(TypedDict):
+    redis: RedisState
+    cursorRunner: CursorRunnerState
+
+
 class HealthReport(TypedDict):
     service: str
     status: Literal["ok", "degraded"]
-    dependencies: dict[str, Literal["ok", "unavailable"]]
+    dependencies: Dependencies
     featureEnabled: bool
     timestamp: str
 
 
-class Readiness(TypedDict):
-    success: bool
-    health: HealthReport
-
-
 class PublicConfig(TypedDict):
+    agentId: str | None
+    agentUrl: str
+    cursorRunnerUrl: str | None
+    webhookSecretConfigured: bool
+    redisUrl: Literal["configured", "not configured"]
+    hasApiKey: bool
     featureEnabled: bool
     sessionTtlSeconds: int
     conversationTtlSeconds: int
@@ -51,11 +74,30 @@ class PublicConfig(TypedDict):
 class ConfigResponse(TypedDict):
     success: bool
     config: PublicConfig
+    timestamp: str
+
+
+class SignedUrlResponse(TypedDict):
+    signedUrl: str
+
+
+class SignedUrlQuery(InputSerializer):
+    """Query of GET /signed-url; the agent defaults to ELEVENLABS_AGENT_ID."""
+
+    agentId = StrictCharField(required=False, min_length=1, max_length=256)
 
 
 def ungated(view: Callable[..., Response]) -> Callable[..., Response]:
     """Health routes: no feature flag, no API key, no throttle (load balancers poll them)."""
     return authentication_classes([])(permission_classes([])(throttle_classes([])(view)))
+
+
+def _redis_state() -> RedisState:
+    try:
+        redis_ping()
+    except StoreUnavailable:
+        return "disconnected"
+    return "connected"
 
 
 @documented(Liveness, gated=False)
@@ -69,38 +111,75 @@ def health(request: Request) -> Response:
 @documented(Readiness, gated=False)
 @api_view(["GET"])
 @ungated
+def readiness(request: Request) -> Response:
+    """Readiness: 200 while Redis answers a PING, else 503."""
+    if _redis_state() == "connected":
+        return Response({"status": "ready"})
+    return Response(
+        {"status": "unavailable", "dependencies": {"redis": "disconnected"}},
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+
+
+@documented(HealthReport, gated=False)
+@api_view(["GET"])
+@ungated
 def config_health(request: Request) -> Response:
-    """Readiness: the service and its Redis."""
-    try:
-        redis_ping()
-        redis_state, service_state, code = "ok", "ok", status.HTTP_200_OK
-    except StoreUnavailable:
-        redis_state, service_state = "unavailable", "degraded"
-        code = status.HTTP_503_SERVICE_UNAVAILABLE
-    report = {
+    """The Agent Config page's health panel: always 200, `degraded` when a dependency is down."""
+    deadline = time.monotonic() + PROBE_DEADLINE_SECONDS
+    pool = ThreadPoolExecutor(max_workers=2)
+    redis_probe = pool.submit(_redis_state)
+    cursor_runner_probe = pool.submit(cursor_runner_health)
+    pool.shutdown(wait=False)  # a probe past the deadline finishes on its own; nobody waits
+
+    def outcome(probe: Future, silent: str) -> Any:
+        try:
+            return probe.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            return silent
+
+    redis_state = outcome(redis_probe, "disconnected")
+    cursor_runner = outcome(cursor_runner_probe, "disconnected")
+    degraded = redis_state != "connected" or cursor_runner not in ("connected", "not configured")
+    report: HealthReport = {
         "service": SERVICE_NAME,
-        "status": service_state,
-        "dependencies": {"redis": redis_state},
+        "status": "degraded" if degraded else "ok",
+        "dependencies": {"redis": redis_state, "cursorRunner": cursor_runner},
         "featureEnabled": settings.ELEVENLABS_AGENT_ENABLED,
         "timestamp": now_js_iso(),
     }
-    return Response({"success": code == status.HTTP_200_OK, "health": report}, status=code)
+    return Response(report)
 
 
 @documented(ConfigResponse)
 @api_view(["GET"])
 def config(request: Request) -> Response:
-    """Non-secret settings, for the frontend and operators (gated by the feature flag)."""
-    return Response(
-        {
-            "success": True,
-            "config": {
-                "featureEnabled": settings.ELEVENLABS_AGENT_ENABLED,
-                "sessionTtlSeconds": settings.SESSION_TTL_SECONDS,
-                "conversationTtlSeconds": settings.CONVERSATION_TTL_SECONDS,
-                "redis": "embedded" if settings.REDIS_EMBEDDED else "external",
-                "maxRequestBodyBytes": settings.MAX_REQUEST_BODY_BYTES,
-                "apiKeysRequired": bool(settings.AGENT_API_KEYS),
-            },
-        }
-    )
+    """What the frontend needs to start a voice session, and the service's non-secret settings."""
+    public: PublicConfig = {
+        "agentId": settings.ELEVENLABS_AGENT_ID or None,
+        "agentUrl": settings.ELEVENLABS_AGENT_URL or request.build_absolute_uri("/").rstrip("/"),
+        "cursorRunnerUrl": settings.CURSOR_RUNNER_URL or None,
+        "webhookSecretConfigured": bool(settings.WEBHOOK_SECRET),
+        "redisUrl": "not configured" if settings.REDIS_EMBEDDED else "configured",
+        "hasApiKey": bool(settings.ELEVENLABS_API_KEY),
+        "featureEnabled": settings.ELEVENLABS_AGENT_ENABLED,
+        "sessionTtlSeconds": settings.SESSION_TTL_SECONDS,
+        "conversationTtlSeconds": settings.CONVERSATION_TTL_SECONDS,
+        "redis": "embedded" if settings.REDIS_EMBEDDED else "external",
+        "maxRequestBodyBytes": settings.MAX_REQUEST_BODY_BYTES,
+        "apiKeysRequired": bool(settings.AGENT_API_KEYS),
+    }
+    return Response({"success": True, "config": public, "timestamp": now_js_iso()})
+
+
+@documented(SignedUrlResponse, 400, 401, 403, 404, 422, 502, 504, parameters=[SignedUrlQuery])
+@api_view(["GET"])
+def signed_url(request: Request) -> Response:
+    """A signed URL from ElevenLabs for a conversation with a private agent."""
+    require_api_key()  # checked first, whatever the query
+    query = SignedUrlQuery(data=request.query_params.dict())
+    query.is_valid(raise_exception=True)
+    agent_id = query.validated_data.get("agentId") or settings.ELEVENLABS_AGENT_ID
+    if not agent_id:
+        raise ValidationError({"agentId": [AGENT_ID_REQUIRED]})
+    return Response({"signedUrl": signed_url_get(agent_id=agent_id).url})

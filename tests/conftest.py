@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from elevenlabs_agent.redis import redis_client
 from elevenlabs_agent.settings import channel_layer_settings, redis_cache_settings
+from tests.fake_http import FakeHTTP, serve_fake_http
 
 REAL_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 FAKE_REDIS_URL = "redis://fakeredis-tests:6379/0"
@@ -72,3 +73,9 @@ def redis_down(settings) -> str:
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def fake_http() -> Iterator[FakeHTTP]:
+    """A local HTTP server the test scripts (a fake ElevenLabs API, a fake cursor-runner)."""
+    yield from serve_fake_http()

@@ -5,14 +5,15 @@ Redis; each answer must not be a 5xx, must use a documented status code and cont
 must match its documented schema. Seeded (derandomized) so CI is reproducible.
 """
 
+import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
-# The 7 operations that take input get 50 generated cases each (350 in all); the 3 without
-# input (health, readiness, config) have one case each.
+# The operations that take input get 50 generated cases each; those without input (health,
+# readiness, config) have one case each.
 EXAMPLES_PER_OPERATION = 50
 
 
@@ -23,5 +24,14 @@ EXAMPLES_PER_OPERATION = 50
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_api_answers_every_generated_request_within_its_schema(case, real_redis_db):
+def test_api_answers_every_generated_request_within_its_schema(case, real_redis_db, signed_urls):
     case.call_and_validate()
+
+
+@pytest.fixture
+def signed_urls(settings, fake_http):
+    """/signed-url talks to a local fake ElevenLabs that always signs (a 5xx fails the fuzz)."""
+    settings.ELEVENLABS_API_BASE_URL = fake_http.url
+    settings.ELEVENLABS_API_KEY = "fuzz-key"
+    settings.ELEVENLABS_AGENT_ID = "agent_fuzz"  # so that no agentId is a valid request
+    fake_http.answer(200, '{"signed_url": "wss://example.test/signed"}')

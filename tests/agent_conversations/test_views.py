@@ -273,8 +273,10 @@ def test_list_does_not_move_last_accessed(api, redis_db):
     [
         ({"limit": 0}, "limit"),
         ({"limit": "many"}, "limit"),
-        ({"offset": -1}, "offset"),
         ({"offset": "x"}, "offset"),
+        ({"offset": "0.0"}, "offset"),
+        ({"limit": "1.00"}, "limit"),
+        ({"offset": -1}, "offset"),
         ({"sortBy": "title"}, "sortBy"),
         ({"sortOrder": "up"}, "sortOrder"),
     ],
