@@ -36,7 +36,7 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> N
         try:
             if condition():
                 return
-        except redis.RedisError:
+        except (redis.RedisError, OSError):  # not up yet
             pass
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
