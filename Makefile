@@ -10,7 +10,7 @@ GRANIAN   := --interface asginl --log-level $${GRANIAN_LOG_LEVEL:-warning}
 APP       := elevenlabs_agent.asgi:application
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve test lint format redis bench bench-http profile
+.PHONY: help install run serve test lint format redis bench bench-http bench-ws profile
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ bench: $(STAMP) redis ## Store benchmark against the real Redis (flushes its db 
 bench-http: $(STAMP) ## Every route under wrk on candidate servers; writes docs/http-bench/
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/http_bench.py
+
+bench-ws: $(STAMP) ## 1,000 live sockets under appends on make serve; writes docs/ws-bench/
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/ws_bench.py
 
 profile: $(STAMP) redis ## Where each route's time goes (in-process, real Redis db 14); see docs/performance.md
 	$(BIN)/python bench/breakdown.py

@@ -116,9 +116,10 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         )
 
     async def agent_conversation_updated(self, event: dict[str, Any]) -> None:
-        """A frame published by a write; before the snapshot, the snapshot already holds it."""
+        """A frame published by a write, as text (live.py); before the snapshot, the snapshot
+        already holds it."""
         if self.snapshot_sent:
-            await self._send_frame(event)
+            await self.send(text_data=event["text"])
 
     # --- Helpers ------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 OUT = ROOT / "docs" / "http-bench"
 PRELOADED, MESSAGES, APPENDABLE = 10_000, 20, 1_000
-DURATION, CONNECTIONS, WRK_THREADS = int(os.environ.get("BENCH_SECONDS", "8")), 16, 2
+DURATION, CONNECTIONS, WRK_THREADS = int(os.environ.get("BENCH_SECONDS", "8")), 32, 2
 ROUTES = {
     "floor": "GET /health (no Redis: the framework floor)",
     "register": "POST .../{id}/session",
@@ -35,25 +35,29 @@ SINGLE_RECORD = ("register", "status", "new", "append", "get")
 
 
 def make_serve(port: int, workers: int, threads: int) -> tuple[list[str], dict[str, str]]:
-    """The production command itself (granian)."""
-    env = {"PORT": str(port), "WEB_CONCURRENCY": str(workers), "BLOCKING_THREADS": str(threads)}
-    return ["make", "-s", "serve"], env
+    """The production command itself: granian, ASGI (HTTP and the live-update socket)."""
+    return ["make", "-s", "serve"], {"PORT": str(port), "WEB_CONCURRENCY": str(workers)}
 
 
-def gunicorn(port: int, workers: int, threads: int) -> tuple[list[str], dict[str, str]]:
-    """gunicorn: sync workers when threads is 1, else gthread."""
+def granian_wsgi(port: int, workers: int, threads: int) -> tuple[list[str], dict[str, str]]:
+    """The arrangement before live updates: granian's WSGI interface, which has no WebSocket."""
     command = [
-        str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--threads", str(threads), "elevenlabs_agent.wsgi",
+        str(BIN / "granian"), "--interface", "wsgi", "--no-ws", "--port", str(port),
+        "--workers", str(workers), "--blocking-threads", str(threads), "--log-level", "warning",
+        "elevenlabs_agent.wsgi:application",
     ]  # fmt: skip
     return command, {}
 
 
 # name: (launcher, workers, threads). The first is the production command, `make serve`.
 SERVERS = {
-    "granian 2 workers x 2 threads (make serve)": (make_serve, 2, 2),
-    "gunicorn sync 5 workers": (gunicorn, 5, 1),
-    "gunicorn gthread 2 workers x 4 threads": (gunicorn, 2, 4),
+    f"make serve (ASGI, {os.cpu_count()} workers)": (make_serve, os.cpu_count() or 2, 1),
+    f"make serve (ASGI, {2 * (os.cpu_count() or 2)} workers)": (
+        make_serve,
+        2 * (os.cpu_count() or 2),
+        1,
+    ),
+    "granian WSGI 2 workers x 2 threads (no WebSocket)": (granian_wsgi, 2, 2),
 }
 
 

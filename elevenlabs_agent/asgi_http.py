@@ -113,9 +113,8 @@ class InlineWSGI:
             if declared is not None and declared > limit:
                 raise _BodyRefused(413, REQUEST_TOO_LARGE)
             try:
-                body = await asyncio.wait_for(
-                    _read_body(receive, limit), timeout=settings.REQUEST_BODY_TIMEOUT_SECONDS
-                )
+                async with asyncio.timeout(settings.REQUEST_BODY_TIMEOUT_SECONDS):
+                    body = await _read_body(receive, limit)
             except TimeoutError:
                 raise _BodyRefused(408, REQUEST_TIMEOUT) from None
         except _BodyRefused as refusal:

@@ -158,8 +158,9 @@ def channel_layer_settings(
     """channels-redis's pub/sub layer on the same Redis as the store.
 
     The store's Lua scripts publish live-update frames straight into the layer's group channels
-    as JSON (`agent_conversations.store.live_channel`), hence the JSON serializer and a fixed
-    prefix. Embedded: the same in-process fakeredis server as the store.
+    (`agent_conversations.store.live_channel`), hence a fixed prefix and a serializer that
+    passes those frames on as text (`agent_conversations.live`). Embedded: the same in-process
+    fakeredis server as the store.
     """
     host: dict = {"address": url, "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_SECONDS}
     if embedded:
@@ -177,7 +178,11 @@ def channel_layer_settings(
     return {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [host], "prefix": "elevenlabs:live:", "serializer_format": "json"},
+            "CONFIG": {
+                "hosts": [host],
+                "prefix": "elevenlabs:live:",
+                "serializer_format": "elevenlabs-frames",
+            },
         }
     }
 

@@ -25,7 +25,8 @@ local function touch()
   end
 end
 
--- Tell the live subscribers of this conversation what changed, as the wire frame itself.
+-- Tell the live subscribers of this conversation what changed, as the wire frame itself
+-- (agent_conversations/live.py relies on how it begins).
 -- Published from inside the write, so frames leave in the order the writes happened; and only
 -- when some process subscribes, so a write nobody watches never builds the conversation.
 local function publish_update(reason, message_json)
