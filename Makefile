@@ -24,11 +24,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## Create the virtualenv and install the project with its dev tools
 
 run: $(STAMP) ## Serve on 127.0.0.1:$PORT with the feature on (embedded store unless REDIS_URL)
-	ELEVENLABS_AGENT_ENABLED=$${ELEVENLABS_AGENT_ENABLED:-true} \
-	SECRET_KEY=$${SECRET_KEY:-local-development-only-not-a-secret} \
+	export ELEVENLABS_AGENT_ENABLED=$${ELEVENLABS_AGENT_ENABLED:-true} \
+	  ELEVENLABS_EMBEDDED_STORE=$${ELEVENLABS_EMBEDDED_STORE:-true} \
+	  SECRET_KEY=$${SECRET_KEY:-local-development-only-not-a-secret}; \
+	$(BIN)/python manage.py check --fail-level ERROR -v 0 && \
 	$(BIN)/granian $(GRANIAN) --host 127.0.0.1 --port $(PORT) --workers 1 $(APP)
 
 serve: $(STAMP) ## Production server: granian on $HOST:$PORT, $WEB_CONCURRENCY workers (default: cores)
+	@# Settings first: a bad value stops here with one line, not a traceback per worker.
+	$(BIN)/python manage.py check --fail-level ERROR -v 0
 	$(BIN)/granian $(GRANIAN) --host $${HOST:-127.0.0.1} --port $(PORT) \
 	  --workers $${WEB_CONCURRENCY:-$$(nproc)} --respawn-failed-workers --respawn-interval 0.5 \
 	  $(APP)

@@ -1,7 +1,12 @@
 """Django settings, read from the environment (see the README's configuration table)."""
 
 import logging
+import os
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -33,6 +38,62 @@ def parse_feature_flag(raw: str | None) -> bool:
     return value
 
 
+_UNREADABLE = object()
+
+
+def setting(read: Callable[..., Any], name: str, default: Any, *, allowed: str,
+            valid: Callable[[Any], bool] = lambda value: True) -> Any:  # fmt: skip
+    """`name` from the environment, read by django-environ's `read` (env.int, env.str, ...).
+
+    A value that does not parse, or that `valid` refuses, stops startup with one line naming
+    the variable, the value and what is allowed (manage.py prints it without a traceback).
+    """
+    try:
+        value = read(name, default=default)
+    except (ValueError, ImproperlyConfigured):
+        value = _UNREADABLE
+    if value is _UNREADABLE or not valid(value):
+        raise ImproperlyConfigured(f"{name}={os.environ.get(name)!r} is invalid: {allowed}.")
+    return value
+
+
+def positive(value: float) -> bool:
+    return value > 0
+
+
+def not_negative(value: float) -> bool:
+    return value >= 0
+
+
+def http_url(value: str) -> bool:
+    """Empty (unset), or an absolute http(s) URL with a host."""
+    parts = urlsplit(value)
+    return not value or (parts.scheme in ("http", "https") and bool(parts.hostname))
+
+
+def redis_url(value: str) -> bool:
+    """Empty (the embedded store), or redis://, rediss:// with a host and an optional database
+    number, or unix:// with a path."""
+    if not value:
+        return True
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return False
+    if parts.scheme == "unix":
+        return bool(parts.path)
+    database = parts.path.removeprefix("/")
+    return (
+        parts.scheme in ("redis", "rediss")
+        and bool(parts.hostname)
+        and (database == "" or database.isdecimal())
+    )
+
+
+SECONDS = "a number of seconds above 0"
+URL = "an absolute http:// or https:// URL"
+
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -43,27 +104,48 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 ELEVENLABS_AGENT_ENABLED = parse_feature_flag(env.str("ELEVENLABS_AGENT_ENABLED", default=None))
-SESSION_TTL_SECONDS = env.int("SESSION_TTL_SECONDS", default=600)
-CONVERSATION_TTL_SECONDS = env.int("CONVERSATION_TTL_SECONDS", default=30 * 24 * 3600)
+SESSION_TTL_SECONDS = setting(
+    env.int, "SESSION_TTL_SECONDS", 600, allowed="a whole number of seconds above 0", valid=positive
+)
+CONVERSATION_TTL_SECONDS = setting(
+    env.int, "CONVERSATION_TTL_SECONDS", 30 * 24 * 3600,
+    allowed="a whole number of seconds, 0 to keep conversations forever", valid=not_negative,
+)  # fmt: skip
 # Bodies are small JSON documents; anything larger is refused with a 413 before parsing.
-MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024)
+MAX_REQUEST_BODY_BYTES = setting(
+    env.int, "MAX_REQUEST_BODY_BYTES", 256 * 1024, allowed="a number of bytes above 0",
+    valid=positive,
+)  # fmt: skip
 # A body still incomplete after this long is a 408 (it is awaited on the event loop, holding
 # no thread, but not forever).
-REQUEST_BODY_TIMEOUT_SECONDS = env.float("REQUEST_BODY_TIMEOUT_SECONDS", default=10.0)
+REQUEST_BODY_TIMEOUT_SECONDS = setting(
+    env.float, "REQUEST_BODY_TIMEOUT_SECONDS", 10.0, allowed=SECONDS, valid=positive
+)
 # Opaque client objects (metadata, sessionPayload, toolArgs): encoded size and nesting depth.
-OPAQUE_OBJECT_MAX_BYTES = env.int("OPAQUE_OBJECT_MAX_BYTES", default=64 * 1024)
-OPAQUE_OBJECT_MAX_DEPTH = env.int("OPAQUE_OBJECT_MAX_DEPTH", default=16)
+OPAQUE_OBJECT_MAX_BYTES = setting(
+    env.int, "OPAQUE_OBJECT_MAX_BYTES", 64 * 1024, allowed="a number of bytes above 0",
+    valid=positive,
+)  # fmt: skip
+OPAQUE_OBJECT_MAX_DEPTH = setting(
+    env.int, "OPAQUE_OBJECT_MAX_DEPTH", 16, allowed="a whole number above 0", valid=positive
+)
 # e.g. "*.elevenlabs.io,api.elevenlabs.io"; empty allows any host (the default).
 SESSION_URL_ALLOWED_HOSTS = env.list("SESSION_URL_ALLOWED_HOSTS", default=[])
 
 # --- The voice agent and its neighbours -------------------------------------------------------
 ELEVENLABS_AGENT_ID = env.str("ELEVENLABS_AGENT_ID", default="")  # the frontend's default agent
 # This service's public base URL (what /config tells the frontend; callbacks come back to it).
-ELEVENLABS_AGENT_URL = env.str("ELEVENLABS_AGENT_URL", default="")
+ELEVENLABS_AGENT_URL = setting(env.str, "ELEVENLABS_AGENT_URL", "", allowed=URL, valid=http_url)
 ELEVENLABS_API_KEY = env.str("ELEVENLABS_API_KEY", default="")  # for signed URLs
-ELEVENLABS_API_BASE_URL = env.str("ELEVENLABS_API_BASE_URL", default="https://api.elevenlabs.io")
-ELEVENLABS_API_TIMEOUT_SECONDS = env.float("ELEVENLABS_API_TIMEOUT_SECONDS", default=10.0)
-CURSOR_RUNNER_URL = env.str("CURSOR_RUNNER_URL", default="")  # runs the agent's tools
+ELEVENLABS_API_BASE_URL = setting(
+    env.str, "ELEVENLABS_API_BASE_URL", "https://api.elevenlabs.io", allowed=URL,
+    valid=lambda url: bool(url) and http_url(url),
+)  # fmt: skip
+ELEVENLABS_API_TIMEOUT_SECONDS = setting(
+    env.float, "ELEVENLABS_API_TIMEOUT_SECONDS", 10.0, allowed=SECONDS, valid=positive
+)
+# cursor-runner runs the agent's tools.
+CURSOR_RUNNER_URL = setting(env.str, "CURSOR_RUNNER_URL", "", allowed=URL, valid=http_url)
 WEBHOOK_SECRET = env.str("WEBHOOK_SECRET", default="")  # guards the inbound webhooks
 
 # --- Access control, CORS, throttling ----------------------------------------------------------
@@ -73,7 +155,11 @@ AGENT_API_KEYS = env.list("AGENT_API_KEYS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-api-key")
 # e.g. "600/minute" per client (API key, else address), counted in Redis; unset: no throttling.
-API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="")
+THROTTLE_RATE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
+API_THROTTLE_RATE = setting(
+    env.str, "API_THROTTLE_RATE", "", allowed="empty, or requests per period as in 600/minute",
+    valid=lambda rate: not rate or bool(THROTTLE_RATE.fullmatch(rate)),
+)  # fmt: skip
 
 # --- Running behind a TLS-terminating proxy ----------------------------------------------------
 SECURE_PROXY_SSL_HEADER = (
@@ -82,7 +168,9 @@ SECURE_PROXY_SSL_HEADER = (
     else None
 )
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_SECONDS = setting(
+    env.int, "SECURE_HSTS_SECONDS", 0, allowed="a whole number of seconds", valid=not_negative
+)
 # Checks of `check --deploy` that do not apply here: HTTPS redirects (W008) and HSTS (W004)
 # belong to the proxy that terminates TLS (the two settings above turn them on if this process
 # ever faces browsers directly); CSRF protection (W003) guards cookie-authenticated sessions,
@@ -90,18 +178,38 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SILENCED_SYSTEM_CHECKS = ["security.W003", "security.W004", "security.W008"]
 
 # --- Redis: the only store -------------------------------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = setting(
+    env.str, "REDIS_URL", "",
+    allowed="redis://[:password@]host[:port][/db] (db a number), rediss://..., or unix:///path",
+    valid=redis_url,
+)  # fmt: skip
 # With Sentinel: "host:port,host:port" of the sentinels and the name of the monitored primary;
 # the service always talks to the current primary (reads included: read-your-writes).
-REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
+REDIS_SENTINELS = setting(
+    env.list, "REDIS_SENTINELS", [], allowed="host:port,host:port",
+    valid=lambda nodes: all(re.fullmatch(r"[^:\s]+:[0-9]{1,5}", node) for node in nodes),
+)  # fmt: skip
 REDIS_SENTINEL_SERVICE = env.str("REDIS_SENTINEL_SERVICE", default="mymaster")
-REDIS_SENTINEL_DB = env.int("REDIS_SENTINEL_DB", default=0)
+REDIS_SENTINEL_DB = setting(
+    env.int, "REDIS_SENTINEL_DB", 0, allowed="a database number", valid=not_negative
+)
 # Without REDIS_URL every process gets its own in-memory fakeredis server: fine for a demo,
 # useless for anything that must survive a restart (apps.py warns loudly at startup).
 REDIS_EMBEDDED = not (REDIS_URL or REDIS_SENTINELS)
+if REDIS_EMBEDDED and not DEBUG and not env.bool("ELEVENLABS_EMBEDDED_STORE", default=False):
+    raise ImproperlyConfigured(
+        "REDIS_URL is not set: refusing to serve from the embedded in-process store, which keeps "
+        "nothing (set REDIS_URL, or ELEVENLABS_EMBEDDED_STORE=true for a throwaway demo)."
+    )
 # Short timeouts so an outage answers 503 within the contract's 2 seconds; one immediate
 # retry reconnects a pooled socket that Redis closed (every store write is safe to repeat).
-REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=0.5)
+REDIS_SOCKET_TIMEOUT_SECONDS = setting(
+    env.float,
+    "REDIS_SOCKET_TIMEOUT_SECONDS",
+    0.5,
+    allowed=f"{SECONDS}, at most 0.9",
+    valid=lambda seconds: 0 < seconds <= 0.9,  # an outage must answer within 2 s
+)
 
 
 def redis_cache_settings(
@@ -258,10 +366,17 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+LOG_LEVEL = setting(
+    env.str,
+    "LOG_LEVEL",
+    "INFO",
+    allowed="DEBUG, INFO, WARNING, ERROR or CRITICAL",
+    valid=lambda level: level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
