@@ -1,6 +1,8 @@
 """The one place a Redis client is obtained, and where driver errors become StoreUnavailable."""
 
 import functools
+import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -17,9 +19,38 @@ from elevenlabs_agent.exceptions import StoreUnavailable
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# redis-py raises these when the server is unreachable or too slow; django-redis wraps its own
-# calls' failures in ConnectionInterrupted.
-OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionInterrupted)
+# What means "storage unavailable" (a 503, retry later): the server unreachable or too slow,
+# out of memory, or read-only (a demoted primary). django-redis wraps its own calls' failures
+# in ConnectionInterrupted.
+OUTAGE_ERRORS = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,
+    ConnectionInterrupted,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class _OutageLog:
+    """One WARNING when this process starts failing to reach Redis, one when it is back."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def failed(self, exc: Exception) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            logger.warning("Redis is unavailable (%s); answering 503 until it is back", exc)
+
+    def succeeded(self) -> None:
+        if self.since is not None:
+            logger.warning("Redis is back after %.1f s", time.monotonic() - self.since)
+            self.since = None
+
+
+_outage = _OutageLog()
 
 
 def key_as_named(key: str, key_prefix: str, version: int) -> str:
@@ -48,9 +79,12 @@ def store_operation(func: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
         except OUTAGE_ERRORS as exc:
+            _outage.failed(exc)
             raise StoreUnavailable from exc
+        _outage.succeeded()
+        return result
 
     return wrapper
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
@@ -167,6 +168,11 @@ SECURE_PROXY_SSL_HEADER = (
     if env.bool("TRUST_X_FORWARDED_PROTO", default=False)
     else None
 )
+# How many proxies in front of the service append to X-Forwarded-For. 0: the header is the
+# client's to write, so the throttle counts the connection's address instead.
+TRUSTED_PROXY_COUNT = setting(
+    env.int, "TRUSTED_PROXY_COUNT", 0, allowed="a whole number of proxies", valid=not_negative
+)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = setting(
     env.int, "SECURE_HSTS_SECONDS", 0, allowed="a whole number of seconds", valid=not_negative
@@ -201,8 +207,8 @@ if REDIS_EMBEDDED and not DEBUG and not env.bool("ELEVENLABS_EMBEDDED_STORE", de
         "REDIS_URL is not set: refusing to serve from the embedded in-process store, which keeps "
         "nothing (set REDIS_URL, or ELEVENLABS_EMBEDDED_STORE=true for a throwaway demo)."
     )
-# Short timeouts so an outage answers 503 within the contract's 2 seconds; one immediate
-# retry reconnects a pooled socket that Redis closed (every store write is safe to repeat).
+# Short timeouts so an outage answers 503 within the contract's 2 seconds (a timeout is not
+# retried: redis_cache_settings).
 REDIS_SOCKET_TIMEOUT_SECONDS = setting(
     env.float,
     "REDIS_SOCKET_TIMEOUT_SECONDS",
@@ -219,7 +225,9 @@ def redis_cache_settings(
 
     With `sentinels`, `url` names the monitored service (redis://SERVICE/DB).
     """
-    pool_kwargs: dict = {"retry": Retry(NoBackoff(), 1)}
+    # One immediate retry reconnects a pooled socket that Redis closed; a timeout is not
+    # retried, so that a frozen Redis costs one timeout, not two.
+    pool_kwargs: dict = {"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))}
     sentinel_options: dict = {}
     if embedded:
         from fakeredis import FakeRedisConnection  # only the embedded store needs it
@@ -352,6 +360,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "elevenlabs_agent.exceptions.envelope_exception_handler",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # the throttle's client address (see above)
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -377,6 +386,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    # Every 503 (storage outage, feature off) is expected and answered; redis.py logs an outage
+    # once as it starts and once as it ends, not once per request.
+    "filters": {
+        "not_503": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": lambda record: getattr(record, "status_code", 0) != 503,
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"django.request": {"filters": ["not_503"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

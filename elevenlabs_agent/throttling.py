@@ -30,6 +30,11 @@ class ClientRateThrottle(SimpleRateThrottle):
             ident = self.get_ident(request)
         return f"elevenlabs:throttle:{ident}"
 
-    @store_operation  # a Redis outage is the contract's 503, not a 500
     def allow_request(self, request: Request, view: "APIView") -> bool:
+        if self.rate is None:  # unset: no Redis at all
+            return True
+        return self._counted(request, view)
+
+    @store_operation  # a Redis outage is the contract's 503, not a 500
+    def _counted(self, request: Request, view: "APIView") -> bool:
         return super().allow_request(request, view)

@@ -132,3 +132,23 @@ def test_throttling_with_redis_down_is_the_storage_503(api, redis_down, throttle
 
     assert response.status_code == 503
     assert response["Retry-After"]
+
+
+def test_throttling_cannot_be_dodged_by_rotating_x_forwarded_for(api, redis_db, throttled):
+    statuses = [
+        api.get(LIST, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(4)
+    ]
+
+    assert statuses == [200, 200, 429, 429]
+    assert len(redis_db.keys("elevenlabs:throttle:*")) == 1
+
+
+def test_throttling_behind_a_trusted_proxy_counts_the_client_it_names(
+    api, redis_db, throttled, settings
+):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+
+    for _ in range(2):
+        assert api.get(LIST, HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 200
+    assert api.get(LIST, HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 429
+    assert api.get(LIST, HTTP_X_FORWARDED_FOR="203.0.113.2").status_code == 200

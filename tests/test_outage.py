@@ -1,5 +1,7 @@
-"""A real Redis stopping and starting under the running service."""
+"""A real Redis stopping, freezing and refusing writes under the running service."""
 
+import logging
+import signal
 import time
 
 import pytest
@@ -64,3 +66,39 @@ def test_outage_answers_503_fast_and_recovers_without_losing_acknowledged_writes
 
     stored = [m["messageId"] for m in api.get(f"{API}/conv-1").json()["messages"]]
     assert stored == acknowledged
+
+
+def test_a_frozen_redis_answers_503_within_2s_and_logs_one_warning(api, durable_redis, caplog):
+    assert api.post(f"{API}/new").status_code == 200
+    durable_redis.process.send_signal(signal.SIGSTOP)  # accepts connections, never answers
+    try:
+        with caplog.at_level(logging.INFO):
+            for n in range(2):
+                for name, request in data_requests(api, "conv-1", n).items():
+                    started = time.monotonic()
+                    response = request()
+                    assert time.monotonic() - started < 2, name
+                    assert response.status_code == 503, name
+    finally:
+        durable_redis.process.send_signal(signal.SIGCONT)
+    problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(problems) == 1, problems  # one line for the episode, not one per request
+    assert "Redis is unavailable" in problems[0]
+
+    with caplog.at_level(logging.INFO):
+        assert api.post(f"{API}/new").status_code == 200
+    assert "Redis is back" in caplog.records[-1].getMessage()
+
+
+@pytest.mark.parametrize("refusal", ["out of memory", "read-only replica"])
+def test_redis_refusing_writes_is_503_not_500(api, durable_redis, refusal):
+    client = durable_redis.client()
+    if refusal == "out of memory":
+        client.config_set("maxmemory", 1)
+    else:
+        client.replicaof("127.0.0.1", spare_port())  # a demoted primary: read-only
+
+    response = api.post(f"{API}/new")
+
+    assert response.status_code == 503
+    assert response.json() == {"success": False, "error": "Storage unavailable"}
