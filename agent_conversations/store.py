@@ -145,7 +145,11 @@ def _now_ms() -> int:
 
 
 def _conversation_call(
-    script: Script, conversation_id: str, *extra_args: Any, now_ms: int | None = None
+    script: Script,
+    conversation_id: str,
+    *extra_args: Any,
+    now_ms: int | None = None,
+    extra_keys: list[str] | None = None,
 ) -> Any:
     """Run a per-conversation script with the KEYS and ARGV that prelude.lua names."""
     now_ms = _now_ms() if now_ms is None else now_ms
@@ -159,6 +163,7 @@ def _conversation_call(
         SORT_INDEX_KEYS["lastAccessedAt"],
         SORT_INDEX_KEYS["messageCount"],
         EXPIRY_INDEX_KEY,
+        *(extra_keys or ()),
     ]
     args = [
         conversation_id,
@@ -187,7 +192,7 @@ def conversation_create(
     """Create an empty conversation with a new UUID4 id."""
     conversation_id, now_ms = str(uuid.uuid4()), _now_ms()
     fields = _profile_fields(agent_id, metadata)
-    _conversation_call(_CREATE_OR_TOUCH, conversation_id, *fields, now_ms=now_ms)
+    _conversation_call(_CREATE_OR_TOUCH, conversation_id, "", 0, *fields, now_ms=now_ms)
     conversation: AgentConversation = {
         "conversationId": conversation_id,
         "messages": [],
@@ -202,13 +207,30 @@ def conversation_create(
     return conversation
 
 
+@dataclass(frozen=True)
+class Companion:
+    """A record written in the same atomic step as the conversation (see conversation_ensure)."""
+
+    key: str
+    value: bytes
+    ttl_seconds: int
+
+
 @store_operation
-def conversation_ensure(*, conversation_id: str) -> bool:
+def conversation_ensure(*, conversation_id: str, companion: Companion | None = None) -> bool:
     """Create the conversation if it does not exist, else move its lastAccessedAt; True if created.
 
-    Atomic, so concurrent first session registrations create it exactly once.
+    Atomic, so concurrent first session registrations create it exactly once. `companion`, a
+    record of another store (a session), is written in the same step: both or neither.
     """
-    return _conversation_call(_CREATE_OR_TOUCH, conversation_id) == 1
+    if companion is None:
+        return _conversation_call(_CREATE_OR_TOUCH, conversation_id, "", 0) == 1
+    ttl_ms = companion.ttl_seconds * 1000
+    extra_keys = [companion.key]
+    created = _conversation_call(
+        _CREATE_OR_TOUCH, conversation_id, companion.value, ttl_ms, extra_keys=extra_keys
+    )
+    return created == 1
 
 
 @store_operation

@@ -11,7 +11,8 @@ from typing import Any, Literal, NotRequired, TypedDict
 from django.conf import settings
 from django.core.cache import cache
 
-from elevenlabs_agent.encoding import loads
+from agent_conversations import store as conversation_store
+from elevenlabs_agent.encoding import dumps, loads
 from elevenlabs_agent.redis import redis_client, store_operation
 from elevenlabs_agent.timestamps import now_js_iso
 
@@ -57,6 +58,12 @@ def _ws_url(session_payload: dict[str, Any], session_url: str) -> str:
     return session_payload.get("wsUrl") or nested or session_url
 
 
+@dataclass(frozen=True)
+class Registration:
+    record: SessionRecord
+    conversation_created: bool
+
+
 @store_operation
 def session_set(
     *,
@@ -67,8 +74,13 @@ def session_set(
     expires_at: str | None = None,
     transport: Literal["websocket", "webrtc"] | None = None,
     metadata: dict[str, Any] | None = None,
-) -> SessionRecord:
-    """Store (or replace) a conversation's session and restart its TTL; last writer wins."""
+) -> Registration:
+    """Store (or replace) a conversation's session and restart its TTL; last writer wins.
+
+    Sessions start conversations: the conversation is created if it does not exist, else
+    counted as used, in the same atomic step as the record (one Redis call; a crash cannot
+    leave a session without its conversation).
+    """
     ttl = settings.SESSION_TTL_SECONDS
     # The raw push-capable payload from the ElevenLabs JS SDK is what lets the callback system
     # reach the live agent later; a session id alone can never do that. So it is stored exactly
@@ -90,8 +102,11 @@ def session_set(
         record["expiresAt"] = expires_at
     if transport is not None:
         record["transport"] = transport
-    cache.set(session_key(conversation_id), record, timeout=ttl)  # one SET ... EX
-    return record
+    created = conversation_store.conversation_ensure(
+        conversation_id=conversation_id,
+        companion=conversation_store.Companion(session_key(conversation_id), dumps(record), ttl),
+    )
+    return Registration(record=record, conversation_created=created)
 
 
 def _complete_record(conversation_id: str, stored: dict[str, Any]) -> SessionRecord:

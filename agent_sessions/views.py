@@ -5,7 +5,6 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agent_conversations import store as conversation_store
 from agent_conversations.serializers import CONVERSATION_ID_PARAMETER, validated_conversation_id
 from agent_sessions import store
 from agent_sessions.serializers import (
@@ -45,7 +44,7 @@ class SessionViewSet(viewsets.ViewSet):
         body = SessionRegisterInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        record = store.session_set(
+        registration = store.session_set(
             conversation_id=conversation_id,
             session_url=data["sessionUrl"],
             session_payload=data.get("sessionPayload"),
@@ -54,8 +53,7 @@ class SessionViewSet(viewsets.ViewSet):
             transport=data.get("transport"),
             metadata=data.get("metadata"),
         )
-        # Sessions start conversations: the first registration creates an empty one.
-        created = conversation_store.conversation_ensure(conversation_id=conversation_id)
+        record = registration.record
         response = {
             "success": True,
             "message": SESSION_REGISTERED,
@@ -63,7 +61,7 @@ class SessionViewSet(viewsets.ViewSet):
             "sessionId": record.get("sessionId"),
             "ttl": record["ttl"],
             "createdAt": record["createdAt"],
-            "conversationCreated": created,
+            "conversationCreated": registration.conversation_created,
         }
         return Response(without_none(response))
 

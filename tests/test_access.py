@@ -135,9 +135,7 @@ def test_throttling_with_redis_down_is_the_storage_503(api, redis_down, throttle
 
 
 def test_throttling_cannot_be_dodged_by_rotating_x_forwarded_for(api, redis_db, throttled):
-    statuses = [
-        api.get(LIST, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(4)
-    ]
+    statuses = [api.get(LIST, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(4)]
 
     assert statuses == [200, 200, 429, 429]
     assert len(redis_db.keys("elevenlabs:throttle:*")) == 1

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from agent_conversations.store import conversation_key
 from agent_sessions.store import (
     SCHEMA_VERSION,
     session_delete,
@@ -45,7 +46,16 @@ def test_session_set_writes_the_contract_record_under_the_contract_key(redis_db)
         "schemaVersion": SCHEMA_VERSION,
     }
     assert record["createdAt"].endswith("Z")
-    assert redis_db.keys("*") == [b"elevenlabs:session:conv-1"]
+    assert redis_db.keys("elevenlabs:session:*") == [b"elevenlabs:session:conv-1"]
+
+
+def test_session_set_creates_its_conversation_in_the_same_step(redis_db):
+    first = session_set(conversation_id="conv-1", session_url=WS_URL)
+    again = session_set(conversation_id="conv-1", session_url=WS_URL)
+
+    assert first.conversation_created is True
+    assert again.conversation_created is False
+    assert redis_db.exists(conversation_key("conv-1"), session_key("conv-1")) == 2
 
 
 def test_session_set_gives_the_key_the_configured_ttl(redis_db):
@@ -201,7 +211,7 @@ def test_concurrent_registrations_leave_exactly_one_complete_record(redis_db):
     for thread in threads:
         thread.join()
 
-    assert redis_db.keys("*") == [b"elevenlabs:session:race"]
+    assert redis_db.keys("elevenlabs:session:*") == [b"elevenlabs:session:race"]
     record = stored(redis_db, "race")
     assert record["sessionPayload"] == {
         "writer": record["sessionPayload"]["writer"],
