@@ -1,8 +1,10 @@
 """`make serve` as production runs it: real processes, real sockets, the real Redis."""
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -37,7 +39,11 @@ class Server:
             ["make", "-s", "serve"], cwd=ROOT, env=env, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_until(lambda: self.get("/health")["status"] == "ok", timeout=30, what="make serve")
+        try:
+            wait_until(lambda: self.get("/health")["status"] == "ok", timeout=30, what="make serve")
+        except BaseException:
+            self.stop()  # never leave a server behind
+            raise
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -58,6 +64,16 @@ class Server:
             f"ws://127.0.0.1:{self.port}{API}/ws?conversationId={conversation_id}",
             open_timeout=5,
         )
+
+    def worker_pids(self) -> list[int]:
+        """granian's worker processes: the granian processes whose parent is granian too."""
+        listing = subprocess.check_output(
+            ["ps", "-o", "pid=,ppid=,args=", "-g", str(self.process.pid)], text=True
+        )
+        rows = [line.split(None, 2) for line in listing.splitlines()]
+        granian = {int(pid): int(ppid) for pid, ppid, args in rows if "bin/granian" in args
+                   and not args.startswith("/bin/sh")}  # fmt: skip
+        return sorted(pid for pid, ppid in granian.items() if ppid in granian)
 
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
@@ -92,29 +108,139 @@ def test_an_append_over_http_reaches_sockets_on_every_worker_within_1s(serve):
     conversation_id = server.post(f"{API}/new", {})["conversationId"]
     # Eight sockets: granian spreads connections over both workers.
     sockets = [server.socket(conversation_id) for _ in range(8)]
-    for socket in sockets:
-        assert next_frame(socket)["type"] == "agent_conversation.snapshot"
+    for subscriber in sockets:
+        assert next_frame(subscriber)["type"] == "agent_conversation.snapshot"
 
     for n in range(3):
         added = server.post(f"{API}/{conversation_id}/message", {"role": "user", "content": f"{n}"})
         answered = time.monotonic()
-        for socket in sockets:
-            frame = next_frame(socket)
+        for subscriber in sockets:
+            frame = next_frame(subscriber)
             assert frame["type"] == "agent_conversation.updated"
             assert frame["message"]["messageId"] == added["messageId"]
         assert time.monotonic() - answered < FRAME_WITHIN
-    for socket in sockets:
-        socket.close()
+    for subscriber in sockets:
+        subscriber.close()
 
 
 def test_a_write_on_one_instance_reaches_a_socket_on_another(serve):
     watching, writing = serve(workers=1), serve(workers=1)
     conversation_id = writing.post(f"{API}/new", {})["conversationId"]
 
-    with watching.socket(conversation_id) as socket:
-        assert next_frame(socket)["type"] == "agent_conversation.snapshot"
+    with watching.socket(conversation_id) as subscriber:
+        assert next_frame(subscriber)["type"] == "agent_conversation.snapshot"
         added = writing.post(f"{API}/{conversation_id}/message", {"role": "user", "content": "x"})
 
-        frame = next_frame(socket)
+        frame = next_frame(subscriber)
 
     assert frame["message"]["messageId"] == added["messageId"]
+
+
+def raw_request(server: Server, head: str, body: bytes = b"", *, close: bool = False) -> bytes:
+    """Send a hand-written HTTP/1.1 request; the answer's status line and body, as bytes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        conn.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        if close:
+            conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+            if b"\r\n\r\n" in answer and answer.endswith(b"}"):
+                break
+    return answer
+
+
+def test_clients_trickling_their_bodies_hold_up_nobody(serve):
+    server = serve(workers=1)  # one worker: nowhere else for other requests to go
+    trickling = []
+    for _ in range(8):
+        conn = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        conn.sendall(
+            b"POST /agent-conversations/api/new HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
+        trickling.append(conn)
+
+    started = time.monotonic()
+    for _ in range(5):
+        assert server.get("/health") == {"status": "ok"}
+        assert server.post(f"{API}/new", {})["success"] is True
+    elapsed = time.monotonic() - started
+    for conn in trickling:
+        conn.close()
+
+    assert elapsed < 2
+
+
+@pytest.mark.parametrize("size", [3 * 1024 * 1024, 16 * 1024 * 1024])
+def test_a_body_over_the_limit_is_413_without_being_read(serve, size):
+    server = serve(workers=1)
+    head = (
+        f"POST {API}/new HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/json\n"
+        f"Content-Length: {size}\n"
+    )
+
+    started = time.monotonic()
+    answer = raw_request(server, head, b"{")  # declares it all, sends one byte
+
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert answer.endswith(b'{"success":false,"error":"Request body too large"}')
+    assert time.monotonic() - started < 2
+
+
+def test_a_chunked_body_is_read_like_any_other(serve):
+    server = serve(workers=1)
+    body = b'{"agentId": "agent-chunked", "metadata": {"via": "chunks"}}'
+    chunks = (
+        b"".join(
+            f"{len(piece):x}\r\n".encode() + piece + b"\r\n" for piece in (body[:20], body[20:])
+        )
+        + b"0\r\n\r\n"
+    )
+    head = (
+        f"POST {API}/new HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/json\n"
+        "Transfer-Encoding: chunked\n"
+    )
+
+    answer = raw_request(server, head, chunks)
+
+    assert answer.startswith(b"HTTP/1.1 200")
+    created = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert created["conversation"]["agentId"] == "agent-chunked"
+    assert created["conversation"]["metadata"] == {"via": "chunks"}
+
+
+def test_a_body_cut_short_by_the_client_stores_nothing(serve, real_redis_db):
+    server = serve(workers=1)
+    conversation_id = server.post(f"{API}/new", {})["conversationId"]
+    body = b'{"role": "user", "content": "never complete"}'
+    head = (
+        f"POST {API}/{conversation_id}/message HTTP/1.1\nHost: 127.0.0.1\n"
+        f"Content-Type: application/json\nContent-Length: {len(body) + 50}\n"
+    )
+
+    raw_request(server, head, body, close=True)  # 50 bytes short, then the client is gone
+    time.sleep(0.3)
+
+    assert server.get(f"{API}/{conversation_id}")["messageCount"] == 0
+
+
+def test_a_killed_worker_is_replaced_and_the_server_keeps_answering(serve):
+    server = serve(workers=2)
+    workers = server.worker_pids()
+    assert len(workers) == 2
+
+    os.kill(workers[0], signal.SIGKILL)  # as an OOM kill would
+    answers = 0
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):  # the connection the dead worker held
+            answers += server.get("/health") == {"status": "ok"}
+
+    def replaced() -> bool:
+        current = server.worker_pids()
+        return len(current) == 2 and workers[0] not in current
+
+    wait_until(replaced, timeout=10, what="a new worker")
+    assert answers > 0
+    assert server.post(f"{API}/new", {})["success"] is True
