@@ -158,3 +158,32 @@ def test_a_huge_list_offset_is_a_400_not_a_500(api, redis_db):
 
     assert response.status_code == 400
     assert "offset" in response.json()["error"]
+
+
+LONE_SURROGATE = r'{"note": "cut emoji \ud83d", "nested": {"list": ["\udc00"]}}'  # JSON text
+
+
+@pytest.mark.parametrize("field", ["metadata", "sessionPayload", "toolArgs"])
+def test_a_lone_utf16_surrogate_in_an_opaque_object_is_kept_not_a_500(
+    api, redis_db, conversation, field
+):
+    if field == "metadata":
+        path, body = f"{API}/new", f'{{"metadata": {LONE_SURROGATE}}}'
+    elif field == "sessionPayload":
+        body = f'{{"sessionUrl": "wss://example.test/s", "sessionPayload": {LONE_SURROGATE}}}'
+        path = f"{API}/{conversation}/session"
+    else:
+        body = f'{{"role": "tool", "content": "ran", "toolArgs": {LONE_SURROGATE}}}'
+        path = f"{API}/{conversation}/message"
+
+    response = api.generic("POST", path, body, content_type="application/json")
+
+    assert response.status_code == 200
+    expected = json.loads(LONE_SURROGATE)
+    if field == "metadata":
+        stored = api.get(f"{API}/{response.json()['conversationId']}").json()["metadata"]
+    elif field == "sessionPayload":
+        stored = json.loads(redis_db.get(session_key(conversation)))["sessionPayload"]
+    else:
+        stored = api.get(f"{API}/{conversation}").json()["messages"][-1]["toolArgs"]
+    assert stored == expected
