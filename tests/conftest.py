@@ -15,10 +15,20 @@ FAKE_REDIS_URL = "redis://fakeredis-tests:6379/0"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+_checked_empty = False
+
+
 def require_real_redis() -> None:
-    """Skip (locally) or fail (in CI) when the real Redis is not answering."""
+    """Skip (locally) or fail (in CI) when the real Redis is not answering.
+
+    The tests flush their database around each test, so the first time in a run they refuse
+    a database that already holds keys: those are someone's data, or a crashed run's leftovers
+    (then `redis-cli -n 15 FLUSHDB` once).
+    """
+    global _checked_empty
     try:
-        redis.Redis.from_url(REAL_REDIS_URL, socket_connect_timeout=0.5).ping()
+        client = redis.Redis.from_url(REAL_REDIS_URL, socket_connect_timeout=0.5)
+        keys = client.dbsize()
     except redis.RedisError as exc:
         reason = (
             f"real Redis at {REAL_REDIS_URL} is unreachable ({exc}); start it with `make redis`"
@@ -26,6 +36,13 @@ def require_real_redis() -> None:
         if IN_CI:
             pytest.fail(reason)
         pytest.skip(reason)
+    if not _checked_empty and keys:
+        pytest.exit(
+            f"{REAL_REDIS_URL} holds {keys} keys and the tests flush it: empty it if they are "
+            "leftovers of a test run, or point TEST_REDIS_URL at an empty database",
+            returncode=3,
+        )
+    _checked_empty = True
 
 
 def use_redis(settings, url: str, *, embedded: bool = False) -> redis.Redis:
