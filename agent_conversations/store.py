@@ -3,7 +3,8 @@
 Per conversation (all three keys share one expiry, renewed by every read or write):
   elevenlabs:conversation:{id}              hash: conversationId, createdAt, lastAccessedAt
                                             (as sent to the frontend), messageCount, agentId?,
-                                            metadata? (the client's object as a JSON string)
+                                            metadata? (the client's object as a JSON string),
+                                            storedBytes (of message JSON, for the caps)
   elevenlabs:conversation:{id}:messages     list of AgentMessage JSON strings, in append order
   elevenlabs:conversation:{id}:message-ids  set of stored messageIds, so a retry stores nothing
 
@@ -14,10 +15,12 @@ Across conversations, sorted sets of conversation ids:
   elevenlabs:conversations:by-expiry           score: when the keys above expire (epoch ms)
 
 Every write is one Lua script, so a conversation and its indexes never disagree. An append
-is RPUSH + SADD + HINCRBY: its cost does not depend on the conversation's length. A list
-page first drops the members whose keys Redis has expired (by-expiry, against Redis's own
-clock, so a conversation leaves GET, the pages and the total at the same moment), then pages
-with ZCARD and ZRANGE: O(log N + page) however many conversations exist.
+is RPUSH + SADD + HINCRBY: its cost does not depend on the conversation's length; the caps
+(CONVERSATION_MAX_MESSAGES, CONVERSATION_MAX_BYTES) bound what any read of one conversation
+costs. Conversations whose keys Redis has expired leave the indexes a few per read or write
+and up to 1,000 per list call (lua/sweep_expired.lua), and are never counted meanwhile, so a
+conversation leaves GET, the pages and the total at the same moment. A list page is ZCARD,
+ZCOUNT and ZRANGE: O(log N + page) however many conversations exist.
 
 Reads answer in one round trip: Lua assembles each AgentConversation's JSON
 (lua/conversation_json.lua) from the stored message and metadata JSON, which is never decoded
@@ -118,15 +121,19 @@ class ConversationPage:
 class AppendResult:
     message_id: str
     message_count: int
-    duplicate: bool
+    duplicate: bool = False
+    full: bool = False  # at CONVERSATION_MAX_MESSAGES or CONVERSATION_MAX_BYTES: not stored
 
 
 LUA = Path(__file__).parent / "lua"
 
 
+_SHARED = (LUA / "conversation_json.lua", LUA / "sweep_expired.lua")
+
+
 def _conversation_script(name: str) -> Script:
-    """A per-conversation script: the shared JSON builder and prelude, then its own file."""
-    return lua_script(LUA / "conversation_json.lua", LUA / "prelude.lua", LUA / f"{name}.lua")
+    """A per-conversation script: the shared functions and prelude, then its own file."""
+    return lua_script(*_SHARED, LUA / "prelude.lua", LUA / f"{name}.lua")
 
 
 _CREATE_OR_TOUCH = _conversation_script("create_or_touch")
@@ -134,10 +141,17 @@ _GET = _conversation_script("get")
 _APPEND = _conversation_script("append")
 _UPDATE = _conversation_script("update")
 _PEEK = lua_script(LUA / "conversation_json.lua", LUA / "peek.lua")
-_LIST_PAGE = lua_script(LUA / "conversation_json.lua", LUA / "list_page.lua")
+_LIST_PAGE = lua_script(*_SHARED, LUA / "list_page.lua")
+
+# Bytes of messages one list-page call assembles before it leaves the rest to a call each.
+LIST_PAGE_INLINE_BYTES = 1024 * 1024
+
+# Calls a list page may make to sweep a backlog of expired conversations (1,000 each); past
+# that it answers with what it has (short pages until later calls finish the sweep).
+_MOST_SWEEP_CALLS = 100
 
 # append.lua's status codes.
-_APPENDED, _DUPLICATE, _UNKNOWN_CONVERSATION = 1, 0, -1
+_APPENDED, _DUPLICATE, _UNKNOWN_CONVERSATION, _FULL = 1, 0, -1, -2
 
 
 def _now_ms() -> int:
@@ -240,11 +254,14 @@ def conversation_get(*, conversation_id: str) -> RawJSON | None:
     return RawJSON(conversation) if conversation else None
 
 
+def _peek_keys(conversation_id: str) -> list[str]:
+    return [conversation_key(conversation_id), messages_key(conversation_id)]
+
+
 @store_operation
 def conversation_peek(*, conversation_id: str) -> RawJSON | None:
     """The conversation as AgentConversation JSON without counting it as used; None if unknown."""
-    keys = [conversation_key(conversation_id), messages_key(conversation_id)]
-    conversation = _PEEK(keys=keys, client=redis_client())
+    conversation = _PEEK(keys=_peek_keys(conversation_id), client=redis_client())
     return RawJSON(conversation) if conversation else None
 
 
@@ -259,17 +276,27 @@ def conversation_update(
 
 @store_operation
 def message_append(*, conversation_id: str, message: AgentMessage) -> AppendResult | None:
-    """Append a message atomically; a messageId already stored is acknowledged, not stored again.
+    """Append a message atomically; a messageId already stored is acknowledged, not stored again,
+    and a full conversation takes nothing more.
 
     Returns None for an unknown conversation.
     """
+    encoded = dumps(message)
     status, count = _conversation_call(
-        _APPEND, conversation_id, message["messageId"], dumps(message)
+        _APPEND,
+        conversation_id,
+        message["messageId"],
+        encoded,
+        settings.CONVERSATION_MAX_MESSAGES,
+        settings.CONVERSATION_MAX_BYTES,
     )
     if status == _UNKNOWN_CONVERSATION:
         return None
     return AppendResult(
-        message_id=message["messageId"], message_count=count, duplicate=status == _DUPLICATE
+        message_id=message["messageId"],
+        message_count=count,
+        duplicate=status == _DUPLICATE,
+        full=status == _FULL,
     )
 
 
@@ -279,10 +306,22 @@ def conversation_list(
 ) -> ConversationPage:
     """One page of conversations in the given order (ties by conversationId); never touches them.
 
-    One round trip: the total and the stored pieces of the page's conversations.
+    One round trip for the total and the page's conversations, plus one for each conversation
+    too large to assemble in that call.
     """
     index_keys = [SORT_INDEX_KEYS[sort_by], *SORT_INDEX_KEYS.values(), EXPIRY_INDEX_KEY]
     args = [offset, limit, sort_order, CONVERSATION_KEY_PREFIX, MESSAGES_KEY_SUFFIX]
-    total, *page = _LIST_PAGE(keys=index_keys, args=args, client=redis_client())
+    args.append(LIST_PAGE_INLINE_BYTES)
+    # A backlog of expired conversations is swept a bounded amount per call (list_page.lua).
+    for _ in range(_MOST_SWEEP_CALLS):
+        total, unswept, *page = _LIST_PAGE(keys=index_keys, args=args, client=redis_client())
+        if not unswept:
+            break
+    # One call each, not a pipeline: Redis runs a client's pipelined calls back to back, and
+    # other clients must get their turn between these.
+    for n, entry in enumerate(page):
+        if isinstance(entry, list):
+            (conversation_id,) = entry
+            page[n] = _PEEK(keys=_peek_keys(conversation_id.decode()), client=redis_client())
     conversations = b",".join(conversation for conversation in page if conversation)
     return ConversationPage(conversations=RawJSON(b"[" + conversations + b"]"), total=total)

@@ -2,8 +2,9 @@
 
 import uuid
 
-from rest_framework import viewsets
-from rest_framework.exceptions import NotFound
+from django.conf import settings
+from rest_framework import status, viewsets
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,10 +26,28 @@ from elevenlabs_agent.timestamps import now_js_iso
 CONVERSATION_NOT_FOUND = "Agent conversation not found"
 CONVERSATION_CREATED = "New agent conversation created"
 MESSAGE_ADDED = "Message added to conversation"
+CONVERSATION_FULL = (
+    "Conversation is full: it holds at most {messages} messages and {size} bytes of messages; "
+    "start a new conversation"
+)
 
 
 class ConversationNotFound(NotFound):
     default_detail = CONVERSATION_NOT_FOUND
+
+
+class ConversationFull(APIException):
+    """The conversation holds as much as it may (its caps keep every read of it short)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conversation_full"
+
+    def __init__(self) -> None:
+        super().__init__(
+            CONVERSATION_FULL.format(
+                messages=settings.CONVERSATION_MAX_MESSAGES, size=settings.CONVERSATION_MAX_BYTES
+            )
+        )
 
 
 class ConversationViewSet(viewsets.ViewSet):
@@ -100,7 +119,7 @@ class ConversationViewSet(viewsets.ViewSet):
 
     @documented(
         MessageAdded,
-        400, 404, 413, 415,
+        400, 404, 409, 413, 415,
         request=MessageAppendInput,
         parameters=[CONVERSATION_ID_PARAMETER],
         summary="Append a message (idempotent by messageId)",
@@ -124,6 +143,8 @@ class ConversationViewSet(viewsets.ViewSet):
         result = store.message_append(conversation_id=conversation_id, message=message)
         if result is None:
             raise ConversationNotFound
+        if result.full:
+            raise ConversationFull
         response = {
             "success": True,
             "conversationId": conversation_id,

@@ -1,7 +1,7 @@
-"""`make bench`: list-page and append cost against the real Redis, as the issue's table asks.
+"""`make bench`: list-page and append cost against the real Redis, and Redis time at the caps.
 
 Runs the whole request path in-process (Django + DRF + store) against REDIS_URL, by default
-database 14 of the local Redis, which it flushes. Prints a markdown table.
+database 14 of the local Redis, which it flushes. Prints markdown tables.
 """
 
 import statistics
@@ -9,11 +9,12 @@ import time
 from collections.abc import Callable
 
 import inprocess  # noqa: F401  (sets Django up: must come first)
+from django.conf import settings
 from redis.connection import Connection
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 
-from agent_conversations.store import conversation_ensure
+from agent_conversations.store import conversation_ensure, live_channel, message_append
 from elevenlabs_agent.redis import redis_client
 
 API = "/agent-conversations/api"
@@ -98,6 +99,7 @@ def main() -> None:
     rows.append(("append, messages 1-50", f"{early:.3f} ms"))
     rows.append(("append, messages 1,951-2,000", f"{late:.3f} ms"))
 
+    cid = api.post(f"{API}/new").json()["conversationId"]  # room for the appends counted below
     small = api.post(f"{API}/new").json()["conversationId"]
     for k in range(20):
         api.post(f"{API}/{small}/message", {"role": "user", "content": f"m{k}"}, format="json")
@@ -120,6 +122,64 @@ def main() -> None:
     for name, value in rows:
         print(f"| {name} | {value} |")
     redis_client().flushdb()
+    at_the_caps(api)
+    redis_client().flushdb()
+
+
+FULL_CONVERSATIONS = 100
+
+
+def at_the_caps(api: APIClient) -> None:
+    """The longest any Redis call runs when conversations are as large as the caps allow."""
+    client = redis_client()
+    line = "x" * 400  # 2,000 of these messages come close to both caps at once
+    print(f"\nfilling {FULL_CONVERSATIONS} conversations to the caps ...", flush=True)
+    ids = [f"full-{n:03d}" for n in range(FULL_CONVERSATIONS)]
+    for cid in ids:
+        conversation_ensure(conversation_id=cid)
+        room = settings.CONVERSATION_MAX_MESSAGES - (cid == ids[1])  # ids[1]: one short
+        for m in range(room):
+            message = {"messageId": f"{cid}-{m}", "role": "user", "content": line,
+                       "timestamp": "2026-11-23T12:00:00.000Z", "source": "voice"}  # fmt: skip
+            if message_append(conversation_id=cid, message=message).full:  # type: ignore[union-attr,arg-type]
+                break
+    sizes = [int(client.hget(f"elevenlabs:conversation:{cid}", "storedBytes")) for cid in ids]
+
+    watcher = client.pubsub()  # a subscriber, so that appends build their live-update frame
+    watcher.subscribe(live_channel(ids[0]))
+    client.config_set("slowlog-log-slower-than", 0)  # log every call, to find the longest
+    client.config_set("slowlog-max-len", 100_000)
+    client.slowlog_reset()
+    outcomes = {
+        "GET a full conversation": api.get(f"{API}/{ids[0]}").status_code,
+        f"list page of {FULL_CONVERSATIONS} full conversations": api.get(
+            f"{API}/list", {"limit": FULL_CONVERSATIONS}
+        ).status_code,
+        "append to a full conversation (refused)": api.post(
+            f"{API}/{ids[0]}/message", {"role": "user", "content": "more"}, format="json"
+        ).status_code,
+    }
+    watcher.subscribe(live_channel(ids[1]))
+    outcomes["append to a nearly full, watched conversation"] = api.post(
+        f"{API}/{ids[1]}/message", {"role": "user", "content": "last"}, format="json"
+    ).status_code
+    entries = client.slowlog_get(100_000)
+    client.config_set("slowlog-log-slower-than", 10_000)
+    client.config_set("slowlog-max-len", 128)
+    watcher.close()
+    longest = max(entries, key=lambda entry: entry["duration"])
+    over = sum(entry["duration"] > 50_000 for entry in entries)
+
+    print(f"\n| at the caps ({settings.CONVERSATION_MAX_MESSAGES:,} messages, "
+          f"{settings.CONVERSATION_MAX_BYTES:,} bytes; conversations of "
+          f"{min(sizes):,} to {max(sizes):,} bytes) | result |")  # fmt: skip
+    print("| --- | --- |")
+    for name, status in outcomes.items():
+        print(f"| {name} | HTTP {status} |")
+    print(f"| Redis calls logged (SLOWLOG, every call) | {len(entries):,} |")
+    print(f"| longest Redis call | {longest['duration'] / 1000:.1f} ms "
+          f"({longest['command'].split()[0].decode()}) |")  # fmt: skip
+    print(f"| Redis calls over 50 ms | {over} |")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,8 @@ _ERRORS = {
     401: "API keys are configured and none valid was sent (or, from ElevenLabs: key refused)",
     403: "ElevenLabs denied access to the agent",
     404: "Not found",
+    408: "Request body not received in time",
+    409: "Conversation is full (CONVERSATION_MAX_MESSAGES, CONVERSATION_MAX_BYTES)",
     413: "Request body too large",
     415: "Body is not application/json",
     422: "ElevenLabs rejected the request",

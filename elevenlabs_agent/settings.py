@@ -112,6 +112,15 @@ CONVERSATION_TTL_SECONDS = setting(
     env.int, "CONVERSATION_TTL_SECONDS", 30 * 24 * 3600,
     allowed="a whole number of seconds, 0 to keep conversations forever", valid=not_negative,
 )  # fmt: skip
+# Caps on one conversation, so that reading it (GET, a list page, a live-update frame) keeps
+# Redis busy for well under 50 ms (docs/benchmarks.md); a full conversation refuses appends.
+CONVERSATION_MAX_MESSAGES = setting(
+    env.int, "CONVERSATION_MAX_MESSAGES", 2000, allowed="a whole number above 0", valid=positive
+)
+CONVERSATION_MAX_BYTES = setting(
+    env.int, "CONVERSATION_MAX_BYTES", 1024 * 1024, allowed="a number of bytes above 0",
+    valid=positive,
+)  # fmt: skip
 # Bodies are small JSON documents; anything larger is refused with a 413 before parsing.
 MAX_REQUEST_BODY_BYTES = setting(
     env.int, "MAX_REQUEST_BODY_BYTES", 256 * 1024, allowed="a number of bytes above 0",

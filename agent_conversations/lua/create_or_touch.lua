@@ -12,6 +12,7 @@ if redis.call('EXISTS', conversation) == 1 then
   return 0
 end
 redis.call('HSET', conversation, 'conversationId', id, 'createdAt', now_iso, 'messageCount', 0,
+           'storedBytes', 0,
            unpack(ARGV, 8))
 redis.call('ZADD', by_created, now_ms, id)
 redis.call('ZADD', by_count, 0, id)

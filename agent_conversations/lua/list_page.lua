@@ -3,18 +3,12 @@
 --       5 by-expiry.
 -- ARGV: 1 offset, 2 limit, 3 'asc' or 'desc', 4 the conversation key prefix, 5 the messages
 --       key suffix (the page's keys are derived from its ids: fine on one primary, not on
---       Redis Cluster).
--- Returns {total, then each conversation's JSON}.
-local clock = redis.call('TIME')
-local now_ms = clock[1] * 1000 + math.floor(clock[2] / 1000)
--- Redis expires a key once its clock passes the expiry; drop those ids from every index, so a
--- conversation leaves GET, the pages and the total at the same moment.
-local expired = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', '(' .. now_ms)
-for _, id in ipairs(expired) do
-  for i = 2, 5 do
-    redis.call('ZREM', KEYS[i], id)
-  end
-end
+--       Redis Cluster), 6 how many bytes of messages this call may assemble.
+-- Returns {total, expired conversations still indexed (the caller calls again while there
+-- are: each call sweeps at most 1,000), then per conversation of the page: its JSON; or its
+-- id, when assembling it too would pass the byte budget (the caller reads those one call
+-- each, so that no call keeps Redis busy for long); or false if it is gone}.
+local unswept = sweep_expired({KEYS[2], KEYS[3], KEYS[4], KEYS[5]}, KEYS[5], 1000)
 local offset, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local ids
 if ARGV[3] == 'desc' then
@@ -22,8 +16,18 @@ if ARGV[3] == 'desc' then
 else
   ids = redis.call('ZRANGE', KEYS[1], offset, offset + limit - 1)
 end
-local page = {redis.call('ZCARD', KEYS[1])}
+-- Expired conversations are not counted, swept or not (every index holds the same ids).
+local page = {redis.call('ZCARD', KEYS[1]) - unswept, unswept}
+local budget = tonumber(ARGV[6])
 for _, id in ipairs(ids) do
-  page[#page + 1] = conversation_json(ARGV[4] .. id, ARGV[4] .. id .. ARGV[5])
+  local conversation = ARGV[4] .. id
+  -- Conversations written before storedBytes was kept count as over the budget.
+  local size = tonumber(redis.call('HGET', conversation, 'storedBytes') or budget + 1)
+  if size > budget then
+    page[#page + 1] = {id}
+  else
+    budget = budget - size
+    page[#page + 1] = conversation_json(conversation, conversation .. ARGV[5])
+  end
 end
 return page

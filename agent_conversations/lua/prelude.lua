@@ -8,8 +8,10 @@ local conversation, messages, message_ids = KEYS[1], KEYS[2], KEYS[3]
 local by_created, by_accessed, by_count, by_expiry = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local id, now_ms, now_iso, expire_at, live_channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
--- Move lastAccessedAt and renew the sliding retention of all three keys.
+-- Move lastAccessedAt and renew the sliding retention of all three keys; and, as every read
+-- and write of a conversation does, sweep a few expired conversations from the indexes.
 local function touch()
+  sweep_expired({by_created, by_accessed, by_count, by_expiry}, by_expiry, 10)
   redis.call('HSET', conversation, 'lastAccessedAt', now_iso)
   redis.call('ZADD', by_accessed, now_ms, id)
   if expire_at == '0' then

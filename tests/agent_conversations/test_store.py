@@ -365,3 +365,59 @@ def test_reads_render_awkward_strings_as_valid_json(redis_db):
     assert conversation["metadata"] == metadata
     assert conversation["messages"][0]["content"] == 'say "hi"\n'
     assert listed.conversations.decoded() == [conversation]
+
+
+def test_a_list_page_too_large_for_one_call_is_read_in_pieces_in_order(redis_db, monkeypatch):
+    for n in range(6):
+        conversation_ensure(conversation_id=f"c{n}")
+        for m in range(3):
+            message_append(conversation_id=f"c{n}", message=a_message(f"c{n}-{m}", "x" * 100))
+    redis_db.hdel(conversation_key("c4"), "storedBytes")  # as written before sizes were kept
+    whole = store.conversation_list(limit=10, offset=0, sort_by="createdAt", sort_order="asc")
+    # Room for about one conversation per call: most of the page is read one call each.
+    monkeypatch.setattr(store, "LIST_PAGE_INLINE_BYTES", 500)
+
+    pieces = store.conversation_list(limit=10, offset=0, sort_by="createdAt", sort_order="asc")
+
+    assert pieces.total == whole.total == 6
+    assert pieces.conversations.decoded() == whole.conversations.decoded()
+    assert [c["conversationId"] for c in pieces.conversations.decoded()] == [
+        f"c{n}" for n in range(6)
+    ]
+    assert all(c["messageCount"] == 3 for c in pieces.conversations.decoded())
+
+
+def indexed(redis_db, cid: str) -> list[str]:
+    """The indexes that still hold `cid`."""
+    indexes = [*SORT_INDEX_KEYS.values(), EXPIRY_INDEX_KEY]
+    return [index for index in indexes if redis_db.zscore(index, cid) is not None]
+
+
+def test_writes_sweep_expired_conversations_from_the_indexes_without_a_list_call(
+    redis_db, settings
+):
+    settings.CONVERSATION_TTL_SECONDS = 1
+    expired = [conversation_create()["conversationId"] for _ in range(5)]
+    settings.CONVERSATION_TTL_SECONDS = 3600
+    live = conversation_create()["conversationId"]
+    time.sleep(1.1)
+    assert all(indexed(redis_db, cid) for cid in expired)  # nothing has swept them yet
+
+    message_append(conversation_id=live, message=a_message("m1"))
+
+    assert [cid for cid in expired if indexed(redis_db, cid)] == []
+    assert len(indexed(redis_db, live)) == 4
+
+
+def test_a_backlog_of_expired_conversations_is_swept_in_bounded_calls(redis_db, settings):
+    settings.CONVERSATION_TTL_SECONDS = 2
+    for _ in range(2500):  # more than two list calls sweep (creating them takes < 2 s)
+        conversation_create()
+    time.sleep(2.1)  # then no writes, only the list call
+
+    empty = conversation_list(limit=20, offset=0, sort_by="createdAt", sort_order="asc")
+
+    assert empty.total == 0
+    assert empty.conversations.decoded() == []
+    for index in (*SORT_INDEX_KEYS.values(), EXPIRY_INDEX_KEY):
+        assert redis_db.zcard(index) == 0

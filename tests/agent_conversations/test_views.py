@@ -5,7 +5,12 @@ import pytest
 
 from agent_conversations.serializers import INVALID_CONVERSATION_ID, MESSAGE_CONTENT_MAX_LENGTH
 from agent_conversations.store import SORT_INDEX_KEYS, conversation_key, messages_key
-from agent_conversations.views import CONVERSATION_CREATED, CONVERSATION_NOT_FOUND, MESSAGE_ADDED
+from agent_conversations.views import (
+    CONVERSATION_CREATED,
+    CONVERSATION_FULL,
+    CONVERSATION_NOT_FOUND,
+    MESSAGE_ADDED,
+)
 
 API = "/agent-conversations/api"
 ISO_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
@@ -307,3 +312,37 @@ def test_session_registration_starts_the_conversation(api, redis_db):
     conversation = api.get(f"{API}/voice-1").json()
     assert_conversation(conversation)
     assert conversation["messages"] == []
+
+
+def test_a_full_conversation_refuses_appends_with_409_and_stores_nothing(api, redis_db, settings):
+    settings.CONVERSATION_MAX_MESSAGES = 2
+    cid = new_conversation(api)
+    for n in range(2):
+        body = {"role": "user", "content": f"m{n}", "messageId": f"m{n}"}
+        assert api.post(f"{API}/{cid}/message", body, format="json").status_code == 200
+
+    refused = api.post(
+        f"{API}/{cid}/message", {"role": "user", "content": "one more"}, format="json"
+    )
+    retry = api.post(f"{API}/{cid}/message", {"role": "user", "content": "m1", "messageId": "m1"},
+                     format="json")  # fmt: skip
+
+    assert refused.status_code == 409
+    assert refused.json() == {"success": False, "error": CONVERSATION_FULL.format(
+        messages=2, size=settings.CONVERSATION_MAX_BYTES)}  # fmt: skip
+    assert retry.status_code == 200  # a retry of a stored message is still acknowledged
+    assert retry.json()["duplicate"] is True
+    assert redis_db.llen(messages_key(cid)) == 2
+    assert api.get(f"{API}/{cid}").json()["messageCount"] == 2
+
+
+def test_a_conversation_is_full_by_bytes_too(api, redis_db, settings):
+    settings.CONVERSATION_MAX_BYTES = 1000
+    cid = new_conversation(api)
+    first = api.post(f"{API}/{cid}/message", {"role": "user", "content": "a" * 600}, format="json")
+
+    second = api.post(f"{API}/{cid}/message", {"role": "user", "content": "b" * 600}, format="json")
+
+    assert first.status_code == 200
+    assert second.status_code == 409
+    assert redis_db.llen(messages_key(cid)) == 1
