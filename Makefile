@@ -35,6 +35,7 @@ serve: $(STAMP) ## Production server: granian on $HOST:$PORT, $WEB_CONCURRENCY w
 	$(BIN)/python manage.py check --fail-level ERROR -v 0
 	$(BIN)/granian $(GRANIAN) --host $${HOST:-127.0.0.1} --port $(PORT) \
 	  --workers $${WEB_CONCURRENCY:-$$(nproc)} --respawn-failed-workers --respawn-interval 0.5 \
+	  --workers-kill-timeout 10 \
 	  $(APP)
 
 test: $(STAMP) ## Run the tests (real-Redis tests skip when 127.0.0.1:6379 is down, unless CI=true)

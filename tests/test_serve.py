@@ -76,12 +76,20 @@ class Server:
         return sorted(pid for pid, ppid in granian.items() if ppid in granian)
 
     def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
+        """SIGTERM to every process of the server; SIGKILL to whatever is left after 10 s."""
+        group = self.process.pid  # make is the session leader
+        os.killpg(group, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(group, 0)  # anyone left?
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        os.killpg(group, signal.SIGKILL)
+        self.process.wait()
 
 
 @pytest.fixture
