@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import redis
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django_redis import get_redis_connection
 from django_redis.exceptions import ConnectionInterrupted
 from django_redis.serializers.base import BaseSerializer
@@ -68,9 +70,28 @@ class JSONSerializer(BaseSerializer):
         return loads(value)
 
 
+_client: redis.Redis | None = None
+
+
 def redis_client() -> redis.Redis:
-    """The pooled client behind the default cache, for anything compound (pipelines, Lua)."""
-    return get_redis_connection("default")
+    """The pooled client behind the default cache, for anything compound (pipelines, Lua).
+
+    One per process: Django keeps a cache backend per thread and per asyncio task, so under
+    the ASGI server every request would otherwise build a new client (the connection pool
+    is shared either way; building the client cost a tenth of a request).
+    """
+    global _client
+    if _client is None:
+        _client = get_redis_connection("default")
+    return _client
+
+
+@receiver(setting_changed)
+def _forget_client(setting: str, **kwargs: Any) -> None:
+    """Tests point CACHES elsewhere: the next call builds a client for the new store."""
+    global _client
+    if setting == "CACHES":
+        _client = None
 
 
 def store_operation(func: Callable[P, R]) -> Callable[P, R]:
