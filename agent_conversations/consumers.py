@@ -12,7 +12,6 @@ back, the subscription is live in Redis, and the snapshot read after it contains
 queued before the marker (those are dropped) while every later write arrives as a frame.
 """
 
-import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,8 +27,6 @@ from elevenlabs_agent.authentication import matching_key
 from elevenlabs_agent.encoding import dumps, loads
 from elevenlabs_agent.exceptions import StoreUnavailable
 from elevenlabs_agent.redis import OUTAGE_ERRORS
-
-logger = logging.getLogger(__name__)
 
 # Application close codes (a browser sees only those sent after the handshake).
 CLOSE_INVALID_ID = 4400

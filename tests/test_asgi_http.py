@@ -1,0 +1,82 @@
+"""The HTTP side of the ASGI application: the body is settled before Django sees it."""
+
+import json
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from asgiref.testing import ApplicationCommunicator
+
+from elevenlabs_agent.asgi import application
+
+API = "/agent-conversations/api"
+
+
+def scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+    }  # fmt: skip
+
+
+def exchange(path: str, headers: list, chunks: list[bytes], *, then_wait: float = 0) -> dict:
+    """Send the body in `chunks` (the last one ends it, unless then_wait: the client stalls)."""
+
+    async def run() -> dict:
+        communicator = ApplicationCommunicator(application, scope(path, headers))
+        for n, chunk in enumerate(chunks):
+            more = n < len(chunks) - 1 or then_wait > 0
+            await communicator.send_input(
+                {"type": "http.request", "body": chunk, "more_body": more}
+            )
+        start = await communicator.receive_output(timeout=then_wait + 2)
+        body = await communicator.receive_output(timeout=1)
+        return {"status": start["status"], "headers": dict(start["headers"]),
+                "json": json.loads(body["body"])}  # fmt: skip
+
+    return async_to_sync(run)()
+
+
+JSON = [(b"content-type", b"application/json")]
+
+
+def test_a_body_in_several_messages_is_read_whole(redis_db):
+    answer = exchange(f"{API}/new", JSON, [b'{"agentId": ', b'"agent-parts"}'])
+
+    assert answer["status"] == 200
+    assert answer["json"]["conversation"]["agentId"] == "agent-parts"
+
+
+def test_a_declared_length_over_the_limit_is_413_before_any_body(redis_db, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 100
+    headers = [*JSON, (b"content-length", b"5000000")]
+
+    answer = exchange(f"{API}/new", headers, [b""], then_wait=0.1)
+
+    assert answer["status"] == 413
+    assert answer["json"] == {"success": False, "error": "Request body too large"}
+    assert answer["headers"][b"connection"] == b"close"
+
+
+def test_an_undeclared_body_over_the_limit_is_413(redis_db, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 100
+
+    answer = exchange(f"{API}/new", JSON, [b"{" + b" " * 60, b" " * 60 + b"}"])
+
+    assert answer["status"] == 413
+
+
+def test_a_body_that_stalls_is_408_after_the_timeout(redis_db, settings):
+    settings.REQUEST_BODY_TIMEOUT_SECONDS = 0.2
+
+    answer = exchange(f"{API}/new", JSON, [b'{"agentId": "a'], then_wait=0.5)
+
+    assert answer["status"] == 408
+    assert answer["json"] == {"success": False, "error": "Request body not received in time"}
+
+
+def test_a_bad_content_length_is_400(redis_db):
+    answer = exchange(f"{API}/new", [*JSON, (b"content-length", b"ten")], [b"{}"])
+
+    assert answer["status"] == 400
