@@ -31,7 +31,6 @@ ROUTES = {
     "get": "GET .../{id} (20 messages)",
     "list": "GET .../list (20 conversations x 20 messages)",
 }
-SINGLE_RECORD = ("register", "status", "new", "append", "get")
 
 
 def make_serve(port: int, workers: int, threads: int) -> tuple[list[str], dict[str, str]]:
@@ -49,15 +48,13 @@ def granian_wsgi(port: int, workers: int, threads: int) -> tuple[list[str], dict
     return command, {}
 
 
-# name: (launcher, workers, threads). The first is the production command, `make serve`.
+CORES = os.cpu_count() or 2
+# name: (launcher, workers, threads). The first is the production command, `make serve`, with
+# its default of two workers per core; the last is the arrangement it must not fall far behind.
 SERVERS = {
-    f"make serve (ASGI, {os.cpu_count()} workers)": (make_serve, os.cpu_count() or 2, 1),
-    f"make serve (ASGI, {2 * (os.cpu_count() or 2)} workers)": (
-        make_serve,
-        2 * (os.cpu_count() or 2),
-        1,
-    ),
-    "granian WSGI 2 workers x 2 threads (no WebSocket)": (granian_wsgi, 2, 2),
+    f"make serve (ASGI, {2 * CORES} workers)": (make_serve, 2 * CORES, 1),
+    f"make serve (ASGI, {CORES} workers)": (make_serve, CORES, 1),
+    f"granian WSGI {CORES} workers x 2 threads (no WebSocket)": (granian_wsgi, CORES, 2),
 }
 
 
@@ -87,11 +84,10 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
 
 
 def ensure_wrk() -> str:
-    if not shutil.which("wrk"):
-        print("installing wrk from Debian's packages ...", flush=True)
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-    return shutil.which("wrk")  # type: ignore[return-value]
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("make bench-http needs wrk on the PATH (Debian: apt-get install wrk)")
+    return wrk
 
 
 def preload(redis_url: str) -> None:
@@ -210,32 +206,30 @@ def write_report(all_results: dict[str, dict[str, Result]], command: str) -> Non
                 f"{r.p99_ms / r.p50_ms:.1f}x | {r.errors} |"
             )
         lines.append("")
-    lines += targets(all_results[production])
+    lines += targets(all_results)
     (OUT / "README.md").write_text("\n".join(lines))
     plot(all_results)
 
 
-def targets(results: dict[str, Result]) -> list[str]:
-    """The issue's targets, checked on the production server's numbers."""
-    floor = results["floor"].requests_per_second
-
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "**not met**"
-
-    lines = ["## Targets (production server)", ""]
-    for route in SINGLE_RECORD:
-        ratio = results[route].requests_per_second / floor
-        lines.append(f"- {route}: {ratio:.0%} of the floor (target 60%): {verdict(ratio >= 0.6)}")
-    ratio = results["list"].requests_per_second / floor
-    lines.append(f"- list: {ratio:.0%} of the floor (target 35%): {verdict(ratio >= 0.35)}")
-    worst = max(results, key=lambda r: results[r].p99_ms / results[r].p50_ms)
-    spread = results[worst].p99_ms / results[worst].p50_ms
-    lines.append(
-        f"- p99 under 5x p50 on every route: worst {spread:.1f}x ({worst}): {verdict(spread < 5)}"
-    )
-    errors = sum(r.errors for r in results.values())
-    lines.append(f"- no errors or non-2xx answers: {errors}: {verdict(errors == 0)}")
-    lines += ["", "Why, and what would change it: [../performance.md](../performance.md).", ""]
+def targets(all_results: dict[str, dict[str, Result]]) -> list[str]:
+    """make serve against the WSGI arrangement, route by route: within 10% of its throughput?"""
+    production, *_, wsgi = all_results
+    lines = [
+        f"## {production} against {wsgi}",
+        "",
+        "| route | ASGI req/s | WSGI req/s | ASGI / WSGI | within 10% |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for route, label in ROUTES.items():
+        asgi, plain = all_results[production][route], all_results[wsgi][route]
+        ratio = asgi.requests_per_second / plain.requests_per_second
+        lines.append(
+            f"| {label} | {asgi.requests_per_second:,.0f} | {plain.requests_per_second:,.0f} | "
+            f"{ratio:.0%} | {'yes' if ratio >= 0.9 else '**no**'} |"
+        )
+    errors = sum(r.errors for r in all_results[production].values())
+    lines += ["", f"Errors or non-2xx answers on make serve: {errors}.", ""]
+    lines += ["Why, and what would change it: [../performance.md](../performance.md).", ""]
     return lines
 
 

@@ -251,7 +251,7 @@ def main() -> None:
     for tool in ("redis-server", "wrk"):
         if not shutil.which(tool):
             sys.exit(f"make bench-ws needs {tool} on the PATH (Debian: apt-get install {tool})")
-    workers = os.cpu_count() or 2
+    workers = 2 * (os.cpu_count() or 2)  # make serve's default
     with tempfile.TemporaryDirectory() as workdir:
         redis_port, port = spare_port(), spare_port()
         redis = subprocess.Popen(
