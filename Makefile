@@ -30,11 +30,11 @@ run: $(STAMP) ## Serve on 127.0.0.1:$PORT with the feature on (embedded store un
 	$(BIN)/python manage.py check --fail-level ERROR -v 0 && \
 	$(BIN)/granian $(GRANIAN) --host 127.0.0.1 --port $(PORT) --workers 1 $(APP)
 
-serve: $(STAMP) ## Production server: granian on $HOST:$PORT, $WEB_CONCURRENCY workers (default: 2 per core)
+serve: $(STAMP) ## Production server: granian on $HOST:$PORT, $WEB_CONCURRENCY workers (default: cores)
 	@# Settings first: a bad value stops here with one line, not a traceback per worker.
 	$(BIN)/python manage.py check --fail-level ERROR -v 0
 	$(BIN)/granian $(GRANIAN) --host $${HOST:-127.0.0.1} --port $(PORT) \
-	  --workers $${WEB_CONCURRENCY:-$$((2 * $$(nproc)))} --respawn-failed-workers --respawn-interval 0.5 \
+	  --workers $${WEB_CONCURRENCY:-$$(nproc)} --respawn-failed-workers --respawn-interval 0.5 \
 	  --workers-kill-timeout 10 \
 	  $(APP)
 

@@ -135,6 +135,8 @@ async def steady_appends(base: str, ids: list[str], subscribers: Subscribers) ->
             pending.append(asyncio.create_task(append(n)))
         await asyncio.gather(*pending)
     await subscribers.drain(len(acknowledged) * SOCKETS_EACH)
+    # A frame often arrives before the answer to its append (it leaves Redis first): that
+    # counts as 0 ms.
     return [
         max(0.0, arrival - acknowledged[mid]) * 1000
         for mid in acknowledged
@@ -218,7 +220,9 @@ def write_report(results: dict, workers: int) -> None:
                 "| measure | value | target |",
                 "| --- | ---: | --- |",
                 f"| delivery latency p50, HTTP 200 to frame ({RATE} appends/s for "
-                f"{LATENCY_SECONDS} s) | {p50:.1f} ms | |",
+                f"{LATENCY_SECONDS} s; a frame that beats the answer counts 0) | {p50:.1f} ms | |",
+                f"| frames that arrived before their append's answer | "
+                f"{sum(1 for x in latencies if x == 0) / max(1, len(latencies)):.0%} | |",
                 f"| delivery latency p99 | {p99:.1f} ms | under 100 ms: {verdict(p99 < 100)} |",
                 f"| frames lost at the steady rate | {results['steady_lost']} of "
                 f"{results['steady_expected']:,} | 0 |",
@@ -251,7 +255,7 @@ def main() -> None:
     for tool in ("redis-server", "wrk"):
         if not shutil.which(tool):
             sys.exit(f"make bench-ws needs {tool} on the PATH (Debian: apt-get install {tool})")
-    workers = 2 * (os.cpu_count() or 2)  # make serve's default
+    workers = os.cpu_count() or 2  # make serve's default
     with tempfile.TemporaryDirectory() as workdir:
         redis_port, port = spare_port(), spare_port()
         redis = subprocess.Popen(

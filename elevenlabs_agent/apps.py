@@ -2,6 +2,9 @@ import logging
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.core.cache import close_caches
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 logger = logging.getLogger("elevenlabs_agent")
 
@@ -11,6 +14,13 @@ class ElevenLabsAgentConfig(AppConfig):
     verbose_name = "ElevenLabs agent service"
 
     def ready(self) -> None:
+        # After every request Django closes database connections (this service has none) and
+        # cache connections (the Redis client is pooled and meant to be kept). Under the ASGI
+        # server each of those walks a registry made afresh for every request's task: a tenth
+        # of a /health request, measured with py-spy. Neither has anything to close here.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        request_finished.disconnect(close_caches)
         if settings.REDIS_EMBEDDED:
             logger.warning(
                 "\n%s\n REDIS_URL is not set: using an EMBEDDED IN-PROCESS store (fakeredis).\n"

@@ -1,12 +1,7 @@
 """Django settings, read from the environment (see the README's configuration table)."""
 
-import logging
-import os
 import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -14,83 +9,17 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
-logger = logging.getLogger(__name__)
+from elevenlabs_agent.environment import (
+    http_url,
+    not_negative,
+    parse_feature_flag,
+    positive,
+    redis_url,
+    setting,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-
-_FLAG_VALUES = {
-    "true": True, "1": True, "yes": True, "on": True,
-    "false": False, "0": False, "no": False, "off": False,
-}  # fmt: skip
-
-
-def parse_feature_flag(raw: str | None) -> bool:
-    """Read an on/off flag as the contract spells it; anything unrecognised is off and warned of."""
-    if raw is None or raw.strip() == "":
-        return False
-    value = _FLAG_VALUES.get(raw.strip().lower())
-    if value is None:
-        logger.warning(
-            "ELEVENLABS_AGENT_ENABLED=%r is not a recognised on/off value; the feature stays off.",
-            raw,
-        )
-        return False
-    return value
-
-
-_UNREADABLE = object()
-
-
-def setting(read: Callable[..., Any], name: str, default: Any, *, allowed: str,
-            valid: Callable[[Any], bool] = lambda value: True) -> Any:  # fmt: skip
-    """`name` from the environment, read by django-environ's `read` (env.int, env.str, ...).
-
-    A value that does not parse, or that `valid` refuses, stops startup with one line naming
-    the variable, the value and what is allowed (manage.py prints it without a traceback).
-    """
-    try:
-        value = read(name, default=default)
-    except (ValueError, ImproperlyConfigured):
-        value = _UNREADABLE
-    if value is _UNREADABLE or not valid(value):
-        raise ImproperlyConfigured(f"{name}={os.environ.get(name)!r} is invalid: {allowed}.")
-    return value
-
-
-def positive(value: float) -> bool:
-    return value > 0
-
-
-def not_negative(value: float) -> bool:
-    return value >= 0
-
-
-def http_url(value: str) -> bool:
-    """Empty (unset), or an absolute http(s) URL with a host."""
-    parts = urlsplit(value)
-    return not value or (parts.scheme in ("http", "https") and bool(parts.hostname))
-
-
-def redis_url(value: str) -> bool:
-    """Empty (the embedded store), or redis://, rediss:// with a host and an optional database
-    number, or unix:// with a path."""
-    if not value:
-        return True
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
-    except ValueError:
-        return False
-    if parts.scheme == "unix":
-        return bool(parts.path)
-    database = parts.path.removeprefix("/")
-    return (
-        parts.scheme in ("redis", "rediss")
-        and bool(parts.hostname)
-        and (database == "" or database.isdecimal())
-    )
-
 
 SECONDS = "a number of seconds above 0"
 URL = "an absolute http:// or https:// URL"

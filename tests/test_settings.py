@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from elevenlabs_agent.settings import parse_feature_flag
+from elevenlabs_agent.environment import parse_feature_flag
 
 
 @pytest.mark.parametrize("raw", ["true", "TRUE", "1", "yes", "Yes", "on", "ON", " true "])
