@@ -12,6 +12,7 @@ back, the subscription is live in Redis, and the snapshot read after it contains
 queued before the marker (those are dropped) while every later write arrives as a frame.
 """
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,6 +38,11 @@ CLOSE_FEATURE_DISABLED = 4503
 CLOSE_STORE_UNAVAILABLE = 1011
 
 SNAPSHOT = "agent_conversation.snapshot"
+KEEPALIVE = {"type": "keepalive"}
+# An idle socket gets KEEPALIVE this often, so that proxies keep it open. (The server should
+# send WebSocket ping frames, but ASGI gives an application no way to; the frontend ignores
+# frame types it does not know.)
+KEEPALIVE_SECONDS = 25.0
 
 
 class ConversationConsumer(AsyncWebsocketConsumer):
@@ -45,6 +51,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     conversation_id = ""  # set once the socket is accepted for a valid id
     accepted = False
     snapshot_sent = False
+    last_sent = 0.0  # loop time of the last frame sent
+    keepalive: asyncio.Task | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -82,6 +90,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         )
 
     async def disconnect(self, code: int) -> None:
+        if self.keepalive is not None:
+            self.keepalive.cancel()
         if self.conversation_id:
             await self.channel_layer.group_discard(self._group, self.channel_name)
 
@@ -121,12 +131,13 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self._send_frame(
             {"type": SNAPSHOT, "conversationId": self.conversation_id, "conversation": conversation}
         )
+        self.keepalive = asyncio.create_task(self._keep_alive())
 
     async def agent_conversation_updated(self, event: dict[str, Any]) -> None:
         """A frame published by a write, as text (live.py); before the snapshot, the snapshot
         already holds it."""
         if self.snapshot_sent:
-            await self.send(text_data=event["text"])
+            await self._send_text(event["text"])
 
     # --- Helpers ------------------------------------------------------------------------------
 
@@ -135,7 +146,25 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         return store.live_group(self.conversation_id)
 
     async def _send_frame(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=dumps(frame).decode())
+        await self._send_text(dumps(frame).decode())
+
+    async def _send_text(self, text: str) -> None:
+        self.last_sent = asyncio.get_running_loop().time()
+        await self.send(text_data=text)
+
+    async def _keep_alive(self) -> None:
+        """Send KEEPALIVE whenever nothing else was sent for KEEPALIVE_SECONDS, until cancelled
+        (disconnect) or the socket is gone."""
+        loop = asyncio.get_running_loop()
+        while True:
+            idle = loop.time() - self.last_sent
+            if idle >= KEEPALIVE_SECONDS:
+                try:
+                    await self._send_frame(KEEPALIVE)
+                except Exception:  # the socket closed under us; disconnect() follows
+                    return
+                idle = 0.0
+            await asyncio.sleep(KEEPALIVE_SECONDS - idle)
 
     def _presented_key(self, query: dict[str, list[str]]) -> str | None:
         """The API key from `?apiKey=` or a Sec-WebSocket-Protocol value (browsers cannot set

@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 from channels.testing.websocket import WebsocketCommunicator
 from rest_framework.test import APIClient
 
-from agent_conversations import store
+from agent_conversations import consumers, store
 from agent_conversations.consumers import (
     CLOSE_FEATURE_DISABLED,
     CLOSE_INVALID_ID,
@@ -357,3 +357,19 @@ def test_a_write_nobody_watches_publishes_nothing(redis_db):
 
     assert pubsub.get_message(timeout=0.3) is None
     pubsub.close()
+
+
+def test_an_idle_socket_gets_keepalive_frames(redis_db, monkeypatch):
+    monkeypatch.setattr(consumers, "KEEPALIVE_SECONDS", 0.3)
+    conversation_id = create_conversation()
+
+    async def scenario() -> None:
+        communicator, _ = await subscribed(f"conversationId={conversation_id}")
+        await append(conversation_id, "activity")
+        assert (await frame(communicator))["type"] == "agent_conversation.updated"
+
+        assert await frame(communicator) == {"type": "keepalive"}
+        assert await frame(communicator) == {"type": "keepalive"}
+        await communicator.disconnect()
+
+    run(scenario)
