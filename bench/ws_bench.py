@@ -13,7 +13,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+from http_bench import spare_port  # bench/ is this script's directory
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,12 +32,6 @@ CONVERSATIONS, SOCKETS_EACH = 100, 10
 RATE, LATENCY_SECONDS = 50, 20  # steady appends per second while latency is measured
 WRK_SECONDS, WRK_CONNECTIONS = 5, 32
 API = "/agent-conversations/api"
-
-
-def spare_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(url: str, timeout: float = 30) -> None:
