@@ -151,7 +151,7 @@ LIST_PAGE_INLINE_BYTES = 1024 * 1024
 _MOST_SWEEP_CALLS = 100
 
 # append.lua's status codes.
-_APPENDED, _DUPLICATE, _UNKNOWN_CONVERSATION, _FULL = 1, 0, -1, -2
+_DUPLICATE, _UNKNOWN_CONVERSATION, _FULL = 0, -1, -2  # 1: appended
 
 
 def _now_ms() -> int:
@@ -206,7 +206,7 @@ def conversation_create(
     """Create an empty conversation with a new UUID4 id."""
     conversation_id, now_ms = str(uuid.uuid4()), _now_ms()
     fields = _profile_fields(agent_id, metadata)
-    _conversation_call(_CREATE_OR_TOUCH, conversation_id, "", 0, *fields, now_ms=now_ms)
+    _create_or_touch(conversation_id, *fields, now_ms=now_ms)
     conversation: AgentConversation = {
         "conversationId": conversation_id,
         "messages": [],
@@ -237,13 +237,25 @@ def conversation_ensure(*, conversation_id: str, companion: Companion | None = N
     Atomic, so concurrent first session registrations create it exactly once. `companion`, a
     record of another store (a session), is written in the same step: both or neither.
     """
+    return _create_or_touch(conversation_id, companion=companion)
+
+
+def _create_or_touch(
+    conversation_id: str,
+    *fields: str | bytes,
+    companion: Companion | None = None,
+    now_ms: int | None = None,
+) -> bool:
+    """create_or_touch.lua, with the companion (none: '' and 0) and a new conversation's fields;
+    True if it created the conversation."""
     if companion is None:
-        return _conversation_call(_CREATE_OR_TOUCH, conversation_id, "", 0) == 1
-    ttl_ms = companion.ttl_seconds * 1000
-    extra_keys = [companion.key]
+        extra_keys, value, ttl_ms = [], b"", 0
+    else:
+        extra_keys, value, ttl_ms = [companion.key], companion.value, companion.ttl_seconds * 1000
     created = _conversation_call(
-        _CREATE_OR_TOUCH, conversation_id, companion.value, ttl_ms, extra_keys=extra_keys
-    )
+        _CREATE_OR_TOUCH, conversation_id, value, ttl_ms, *fields,
+        now_ms=now_ms, extra_keys=extra_keys,
+    )  # fmt: skip
     return created == 1
 
 

@@ -156,6 +156,11 @@ REDIS_SOCKET_TIMEOUT_SECONDS = setting(
 )
 
 
+def sentinel_addresses(sentinels: list[str]) -> list[tuple[str, int]]:
+    """REDIS_SENTINELS ("host:port" each) as (host, port) pairs."""
+    return [(host, int(port)) for host, port in (node.rsplit(":", 1) for node in sentinels)]
+
+
 def redis_cache_settings(
     url: str, *, embedded: bool = False, sentinels: list[str] | None = None
 ) -> dict:
@@ -174,9 +179,7 @@ def redis_cache_settings(
     if sentinels:
         sentinel_options = {
             "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
-            "SENTINELS": [
-                (host, int(port)) for host, port in (s.rsplit(":", 1) for s in sentinels)
-            ],
+            "SENTINELS": [*sentinel_addresses(sentinels)],
             "SENTINEL_KWARGS": {"socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS},
         }
     return {
@@ -225,7 +228,7 @@ def channel_layer_settings(
         service, _, db = url.removeprefix("redis://").partition("/")
         host = {
             "master_name": service,
-            "sentinels": [(h, int(p)) for h, p in (s.rsplit(":", 1) for s in sentinels)],
+            "sentinels": sentinel_addresses(sentinels),
             "sentinel_kwargs": {"socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS},
             "db": int(db or 0),
         }

@@ -132,14 +132,15 @@ def config_health(request: Request) -> Response:
     cursor_runner_probe = pool.submit(cursor_runner_health)
     pool.shutdown(wait=False)  # a probe past the deadline finishes on its own; nobody waits
 
-    def outcome(probe: Future, silent: str) -> Any:
+    def outcome(probe: Future) -> Any:
+        """The probe's answer, or `disconnected` when none came before the deadline."""
         try:
             return probe.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
-            return silent
+            return "disconnected"
 
-    redis_state = outcome(redis_probe, "disconnected")
-    cursor_runner = outcome(cursor_runner_probe, "disconnected")
+    redis_state = outcome(redis_probe)
+    cursor_runner = outcome(cursor_runner_probe)
     degraded = redis_state != "connected" or cursor_runner not in ("connected", "not configured")
     report: HealthReport = {
         "service": SERVICE_NAME,
