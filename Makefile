@@ -10,7 +10,7 @@ GRANIAN   := --interface asginl --log-level $${GRANIAN_LOG_LEVEL:-warning}
 APP       := elevenlabs_agent.asgi:application
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve test lint format redis bench bench-http bench-ws profile
+.PHONY: help install run serve test lint format redis bench bench-http bench-ws profile demo-callback
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ bench-ws: $(STAMP) ## 1,000 live sockets under appends on make serve; writes doc
 
 profile: $(STAMP) redis ## Where each route's time goes (in-process, real Redis db 14); see docs/performance.md
 	$(BIN)/python bench/breakdown.py
+
+demo-callback: $(STAMP) ## A tool call through a fake cursor-runner: pending, then completed (curl)
+	demo/callback.sh
 
 lint: $(STAMP) ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check .

@@ -10,9 +10,14 @@ No update may fall between the snapshot and the frames. Joining the group only s
 SUBSCRIBE, so the socket first sends itself a marker through the group: once the marker comes
 back, the subscription is live in Redis, and the snapshot read after it contains every frame
 queued before the marker (those are dropped) while every later write arrives as a frame.
+
+Pushes for the live agent (`agent_session.push`, from a finished task: agent_tasks) travel the
+same way, and are also kept in the store until the browser acknowledges them: a socket gets
+the pending ones after its snapshot, each once.
 """
 
 import asyncio
+import contextlib
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -38,6 +43,8 @@ CLOSE_FEATURE_DISABLED = 4503
 CLOSE_STORE_UNAVAILABLE = 1011
 
 SNAPSHOT = "agent_conversation.snapshot"
+PUSH = "agent_session.push"
+ACK = "agent_session.ack"
 KEEPALIVE = {"type": "keepalive"}
 # An idle socket gets KEEPALIVE this often, so that proxies keep it open. (The server should
 # send WebSocket ping frames, but ASGI gives an application no way to; the frontend ignores
@@ -53,6 +60,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     snapshot_sent = False
     last_sent = 0.0  # loop time of the last frame sent
     keepalive: asyncio.Task | None = None
+    pushes_sent: set[str]  # deliveryIds this socket was sent (a push arrives live and pending)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -79,6 +87,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         # Accept first, then refuse with a code: before the handshake a browser sees no code.
         await self.accept(subprotocol=key if key in self.scope.get("subprotocols", ()) else None)
         self.accepted = True
+        self.pushes_sent = set()
         refusal = self._refusal(query, key)
         if refusal is not None:
             await self.close(code=refusal)
@@ -96,13 +105,24 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self._group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """`{"type": "ping"}` gets `{"type": "pong"}`; anything else is ignored."""
+        """`{"type": "ping"}` gets `{"type": "pong"}`; `{"type": "agent_session.ack",
+        "deliveryId"}` settles a push; anything else is ignored."""
         try:
             message = loads(text_data or bytes_data or b"")
         except ValueError:
             return
-        if isinstance(message, dict) and message.get("type") == "ping":
+        if not isinstance(message, dict):
+            return
+        if message.get("type") == "ping":
             await self._send_frame({"type": "pong"})
+        elif message.get("type") == ACK and self.snapshot_sent:
+            delivery_id = message.get("deliveryId")
+            if isinstance(delivery_id, str) and delivery_id:
+                # In an outage the push stays pending: it comes again after the next snapshot.
+                with contextlib.suppress(StoreUnavailable):
+                    await sync_to_async(store.push_acknowledge, thread_sensitive=False)(
+                        conversation_id=self.conversation_id, delivery_id=delivery_id
+                    )
 
     # --- Group events -------------------------------------------------------------------------
 
@@ -112,6 +132,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             return  # another socket's marker
         try:
             conversation = await sync_to_async(store.conversation_peek, thread_sensitive=False)(
+                conversation_id=self.conversation_id
+            )
+            pending = await sync_to_async(store.pushes_pending, thread_sensitive=False)(
                 conversation_id=self.conversation_id
             )
         except StoreUnavailable:
@@ -131,6 +154,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self._send_frame(
             {"type": SNAPSHOT, "conversationId": self.conversation_id, "conversation": conversation}
         )
+        for push in pending:
+            await self._send_push(push)
         self.keepalive = asyncio.create_task(self._keep_alive())
 
     async def agent_conversation_updated(self, event: dict[str, Any]) -> None:
@@ -139,11 +164,24 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if self.snapshot_sent:
             await self._send_text(event["text"])
 
+    async def agent_session_push(self, event: dict[str, Any]) -> None:
+        """A finished task's push for the live agent; before the snapshot, the pending pushes
+        read after it include this one."""
+        if self.snapshot_sent:
+            await self._send_push(event)
+
     # --- Helpers ------------------------------------------------------------------------------
 
     @property
     def _group(self) -> str:
         return store.live_group(self.conversation_id)
+
+    async def _send_push(self, push: dict[str, Any]) -> None:
+        if push["deliveryId"] in self.pushes_sent:
+            return
+        self.pushes_sent.add(push["deliveryId"])
+        frame = {key: push[key] for key in ("type", "conversationId", "deliveryId", "event")}
+        await self._send_frame(frame)
 
     async def _send_frame(self, frame: dict[str, Any]) -> None:
         await self._send_text(dumps(frame).decode())

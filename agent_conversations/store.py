@@ -7,12 +7,17 @@ Per conversation (all three keys share one expiry, renewed by every read or writ
                                             storedBytes (of message JSON, for the caps)
   elevenlabs:conversation:{id}:messages     list of AgentMessage JSON strings, in append order
   elevenlabs:conversation:{id}:message-ids  set of stored messageIds, so a retry stores nothing
+  elevenlabs:conversation:{id}:pushes       hash: deliveryId -> a push for the live agent not yet
+                                            acknowledged by the browser (see `pushes_pending`)
 
 Across conversations, sorted sets of conversation ids:
   elevenlabs:conversations:by-created-at       score: createdAt (epoch ms)
   elevenlabs:conversations:by-last-accessed-at score: lastAccessedAt (epoch ms)
   elevenlabs:conversations:by-message-count    score: messageCount
   elevenlabs:conversations:by-expiry           score: when the keys above expire (epoch ms)
+and two hashes that map ElevenLabs conversation ids to ours (lua/elevenlabs_ids.lua):
+  elevenlabs:conversations:by-elevenlabs-id    ElevenLabs conversation id -> conversation id
+  elevenlabs:conversations:elevenlabs-ids      conversation id -> its ElevenLabs ids (JSON array)
 
 Every write is one Lua script, so a conversation and its indexes never disagree. An append
 is RPUSH + SADD + HINCRBY: its cost does not depend on the conversation's length; the caps
@@ -38,7 +43,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 from django.conf import settings
 from redis.commands.core import Script
 
-from elevenlabs_agent.encoding import RawJSON, dumps
+from elevenlabs_agent.encoding import RawJSON, dumps, loads
 from elevenlabs_agent.redis import lua_script, redis_client, store_operation
 from elevenlabs_agent.timestamps import from_epoch_ms
 
@@ -62,6 +67,10 @@ def message_ids_key(conversation_id: str) -> str:
     return f"{CONVERSATION_KEY_PREFIX}{conversation_id}:message-ids"
 
 
+def pushes_key(conversation_id: str) -> str:
+    return f"{CONVERSATION_KEY_PREFIX}{conversation_id}:pushes"
+
+
 def live_group(conversation_id: str) -> str:
     """The Channels group of the sockets that watch this conversation (see consumers.py)."""
     return f"conversation.{conversation_id}"
@@ -83,6 +92,8 @@ SORT_INDEX_KEYS: dict[SortBy, str] = {
     "messageCount": "elevenlabs:conversations:by-message-count",
 }
 EXPIRY_INDEX_KEY = "elevenlabs:conversations:by-expiry"
+BY_ELEVENLABS_ID_KEY = "elevenlabs:conversations:by-elevenlabs-id"
+ELEVENLABS_IDS_KEY = "elevenlabs:conversations:elevenlabs-ids"
 
 
 class AgentMessage(TypedDict):
@@ -128,20 +139,22 @@ class AppendResult:
 LUA = Path(__file__).parent / "lua"
 
 
-_SHARED = (LUA / "conversation_json.lua", LUA / "sweep_expired.lua")
+_SHARED = (LUA / "conversation_json.lua", LUA / "elevenlabs_ids.lua", LUA / "sweep_expired.lua")
 
 
-def _conversation_script(name: str) -> Script:
-    """A per-conversation script: the shared functions and prelude, then its own file."""
-    return lua_script(*_SHARED, LUA / "prelude.lua", LUA / f"{name}.lua")
+def conversation_script(*paths: Path) -> Script:
+    """A script that reads or writes one conversation: the shared functions and prelude.lua
+    (its KEYS, ARGV and helpers), then the files at `paths`. Run it with `conversation_call`."""
+    return lua_script(*_SHARED, LUA / "prelude.lua", *paths)
 
 
-_CREATE_OR_TOUCH = _conversation_script("create_or_touch")
-_GET = _conversation_script("get")
-_APPEND = _conversation_script("append")
-_UPDATE = _conversation_script("update")
+_CREATE_OR_TOUCH = conversation_script(LUA / "create_or_touch.lua")
+_GET = conversation_script(LUA / "get.lua")
+_APPEND = conversation_script(LUA / "append.lua")
+_UPDATE = conversation_script(LUA / "update.lua")
 _PEEK = lua_script(LUA / "conversation_json.lua", LUA / "peek.lua")
 _LIST_PAGE = lua_script(*_SHARED, LUA / "list_page.lua")
+_PUSHES_PENDING = lua_script(LUA / "pushes_pending.lua")
 
 # Bytes of messages one list-page call assembles before it leaves the rest to a call each.
 LIST_PAGE_INLINE_BYTES = 1024 * 1024
@@ -150,22 +163,23 @@ LIST_PAGE_INLINE_BYTES = 1024 * 1024
 # that it answers with what it has (short pages until later calls finish the sweep).
 _MOST_SWEEP_CALLS = 100
 
-# append.lua's status codes.
-_DUPLICATE, _UNKNOWN_CONVERSATION, _FULL = 0, -1, -2  # 1: appended
+# append_message's outcomes (prelude.lua); scripts answer UNKNOWN_CONVERSATION before any.
+APPENDED, DUPLICATE, FULL, UNKNOWN_CONVERSATION = 1, 0, -2, -1
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _conversation_call(
+def conversation_call(
     script: Script,
     conversation_id: str,
     *extra_args: Any,
     now_ms: int | None = None,
     extra_keys: list[str] | None = None,
 ) -> Any:
-    """Run a per-conversation script with the KEYS and ARGV that prelude.lua names."""
+    """Run a `conversation_script` with the KEYS and ARGV that prelude.lua names, then its own
+    (`extra_keys` from KEYS[10], `extra_args` from ARGV[8])."""
     now_ms = _now_ms() if now_ms is None else now_ms
     ttl_seconds = settings.CONVERSATION_TTL_SECONDS
     expire_at = now_ms + ttl_seconds * 1000 if ttl_seconds > 0 else 0
@@ -177,6 +191,8 @@ def _conversation_call(
         SORT_INDEX_KEYS["lastAccessedAt"],
         SORT_INDEX_KEYS["messageCount"],
         EXPIRY_INDEX_KEY,
+        BY_ELEVENLABS_ID_KEY,
+        ELEVENLABS_IDS_KEY,
         *(extra_keys or ()),
     ]
     args = [
@@ -185,6 +201,8 @@ def _conversation_call(
         from_epoch_ms(now_ms),
         expire_at,
         live_channel(conversation_id),
+        settings.CONVERSATION_MAX_MESSAGES,
+        settings.CONVERSATION_MAX_BYTES,
         *extra_args,
     ]
     return script(keys=keys, args=args, client=redis_client())
@@ -231,38 +249,61 @@ class Companion:
 
 
 @store_operation
-def conversation_ensure(*, conversation_id: str, companion: Companion | None = None) -> bool:
+def conversation_ensure(
+    *,
+    conversation_id: str,
+    companion: Companion | None = None,
+    elevenlabs_id: str | None = None,
+    agent_id: str | None = None,
+) -> bool:
     """Create the conversation if it does not exist, else move its lastAccessedAt; True if created.
 
     Atomic, so concurrent first session registrations create it exactly once. `companion`, a
     record of another store (a session), is written in the same step: both or neither.
+    `elevenlabs_id`, the ElevenLabs conversation id of a call, is mapped to this conversation
+    for as long as it exists (`conversation_id_for`). `agent_id` is set only when creating.
     """
-    return _create_or_touch(conversation_id, companion=companion)
+    fields = _profile_fields(agent_id, None)
+    return _create_or_touch(
+        conversation_id, *fields, companion=companion, elevenlabs_id=elevenlabs_id
+    )
 
 
 def _create_or_touch(
     conversation_id: str,
     *fields: str | bytes,
     companion: Companion | None = None,
+    elevenlabs_id: str | None = None,
     now_ms: int | None = None,
 ) -> bool:
-    """create_or_touch.lua, with the companion (none: '' and 0) and a new conversation's fields;
-    True if it created the conversation."""
+    """create_or_touch.lua, with the companion (none: '' and 0), the ElevenLabs id (none: '')
+    and a new conversation's fields; True if it created the conversation."""
     if companion is None:
         extra_keys, value, ttl_ms = [], b"", 0
     else:
         extra_keys, value, ttl_ms = [companion.key], companion.value, companion.ttl_seconds * 1000
-    created = _conversation_call(
-        _CREATE_OR_TOUCH, conversation_id, value, ttl_ms, *fields,
+    created = conversation_call(
+        _CREATE_OR_TOUCH, conversation_id, value, ttl_ms, elevenlabs_id or "", *fields,
         now_ms=now_ms, extra_keys=extra_keys,
     )  # fmt: skip
     return created == 1
 
 
 @store_operation
+def conversation_id_for(*, elevenlabs_id: str) -> str | None:
+    """Our conversation that the ElevenLabs conversation `elevenlabs_id` belongs to, if it still
+    exists (a mapping outlives its conversation only until the next sweep)."""
+    client = redis_client()
+    stored: bytes | None = client.hget(BY_ELEVENLABS_ID_KEY, elevenlabs_id)  # type: ignore[assignment]
+    if stored is None or not client.exists(conversation_key(stored.decode())):
+        return None
+    return stored.decode()
+
+
+@store_operation
 def conversation_get(*, conversation_id: str) -> RawJSON | None:
     """The conversation as AgentConversation JSON (moving its lastAccessedAt); None if unknown."""
-    conversation = _conversation_call(_GET, conversation_id)
+    conversation = conversation_call(_GET, conversation_id)
     return RawJSON(conversation) if conversation else None
 
 
@@ -283,7 +324,7 @@ def conversation_update(
 ) -> bool:
     """Set the conversation's agentId and/or metadata; False if it does not exist."""
     fields = _profile_fields(agent_id, metadata)
-    return _conversation_call(_UPDATE, conversation_id, *fields) == 1
+    return conversation_call(_UPDATE, conversation_id, *fields) == 1
 
 
 @store_operation
@@ -293,22 +334,16 @@ def message_append(*, conversation_id: str, message: AgentMessage) -> AppendResu
 
     Returns None for an unknown conversation.
     """
-    encoded = dumps(message)
-    status, count = _conversation_call(
-        _APPEND,
-        conversation_id,
-        message["messageId"],
-        encoded,
-        settings.CONVERSATION_MAX_MESSAGES,
-        settings.CONVERSATION_MAX_BYTES,
+    outcome, count = conversation_call(
+        _APPEND, conversation_id, message["messageId"], dumps(message)
     )
-    if status == _UNKNOWN_CONVERSATION:
+    if outcome == UNKNOWN_CONVERSATION:
         return None
     return AppendResult(
         message_id=message["messageId"],
         message_count=count,
-        duplicate=status == _DUPLICATE,
-        full=status == _FULL,
+        duplicate=outcome == DUPLICATE,
+        full=outcome == FULL,
     )
 
 
@@ -321,7 +356,13 @@ def conversation_list(
     One round trip for the total and the page's conversations, plus one for each conversation
     too large to assemble in that call.
     """
-    index_keys = [SORT_INDEX_KEYS[sort_by], *SORT_INDEX_KEYS.values(), EXPIRY_INDEX_KEY]
+    index_keys = [
+        SORT_INDEX_KEYS[sort_by],
+        *SORT_INDEX_KEYS.values(),
+        EXPIRY_INDEX_KEY,
+        BY_ELEVENLABS_ID_KEY,
+        ELEVENLABS_IDS_KEY,
+    ]
     args = [offset, limit, sort_order, CONVERSATION_KEY_PREFIX, MESSAGES_KEY_SUFFIX]
     args.append(LIST_PAGE_INLINE_BYTES)
     # A backlog of expired conversations is swept a bounded amount per call (list_page.lua).
@@ -337,3 +378,18 @@ def conversation_list(
             page[n] = _PEEK(keys=_peek_keys(conversation_id.decode()), client=redis_client())
     conversations = b",".join(conversation for conversation in page if conversation)
     return ConversationPage(conversations=RawJSON(b"[" + conversations + b"]"), total=total)
+
+
+@store_operation
+def pushes_pending(*, conversation_id: str) -> list[dict[str, Any]]:
+    """The pushes for the live agent that the browser has not acknowledged, oldest first, as
+    the frames to send; a push whose task has expired is dropped."""
+    entries = _PUSHES_PENDING(keys=[pushes_key(conversation_id)], client=redis_client())
+    pending = [loads(entry) for entry in entries]
+    return [push["frame"] for push in sorted(pending, key=lambda push: push["at"])]
+
+
+@store_operation
+def push_acknowledge(*, conversation_id: str, delivery_id: str) -> bool:
+    """The browser relayed this push to the agent: never send it again. True if it was pending."""
+    return bool(redis_client().hdel(pushes_key(conversation_id), delivery_id))

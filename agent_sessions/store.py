@@ -102,9 +102,14 @@ def session_set(
         record["expiresAt"] = expires_at
     if transport is not None:
         record["transport"] = transport
+    # The session id is ElevenLabs' own id for the call. Its server tools and its post-call
+    # transcript name the call only by that id, and they come after this 10-minute record is
+    # gone, so the conversation store maps it to our conversation for as long as the
+    # conversation lives (agent_tasks and the post-call webhook look it up).
     created = conversation_store.conversation_ensure(
         conversation_id=conversation_id,
         companion=conversation_store.Companion(session_key(conversation_id), dumps(record), ttl),
+        elevenlabs_id=session_id,
     )
     return Registration(record=record, conversation_created=created)
 

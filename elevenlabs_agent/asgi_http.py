@@ -11,6 +11,11 @@ it settles the body before Django sees it:
 - a chunked body is read like any other (Django gets it with its Content-Length);
 - a body not complete within REQUEST_BODY_TIMEOUT_SECONDS is a 408;
 - a client that closes before its body is complete is dropped: nothing reaches Django.
+
+Django runs inline because a request here waits only on Redis, whose calls are short and
+bounded by a timeout. Routes that wait on another service (ElevenLabs, cursor-runner: up to
+seconds) are named in `waiting_paths` and run on a thread instead, so that their wait holds up
+no other request or socket of the worker.
 """
 
 import asyncio
@@ -103,8 +108,9 @@ async def _respond(
 class InlineWSGI:
     """An ASGI HTTP application that reads the body, then calls a WSGI application inline."""
 
-    def __init__(self, wsgi_app: WSGIApp) -> None:
+    def __init__(self, wsgi_app: WSGIApp, waiting_paths: frozenset[str] = frozenset()) -> None:
         self.wsgi_app = wsgi_app
+        self.waiting_paths = waiting_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -128,6 +134,15 @@ class InlineWSGI:
         if declared is not None and len(body) != declared:
             return  # shorter than announced: the client gave up mid-body
 
+        environ = _environ(scope, body)
+        if scope["path"] in self.waiting_paths:
+            status, headers, content = await asyncio.to_thread(self._call_wsgi, environ)
+        else:
+            status, headers, content = self._call_wsgi(environ)
+        await _respond(send, status, headers, content)
+
+    def _call_wsgi(self, environ: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """The WSGI application's status, headers and whole body."""
         started: list[Any] = []
 
         def start_response(
@@ -135,7 +150,7 @@ class InlineWSGI:
         ) -> None:
             started[:] = [status, headers]
 
-        result = self.wsgi_app(_environ(scope, body), start_response)
+        result = self.wsgi_app(environ, start_response)
         try:
             content = b"".join(result)
         finally:
@@ -145,4 +160,4 @@ class InlineWSGI:
         encoded = [
             (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
         ]
-        await _respond(send, int(status[:3]), encoded, content)
+        return int(status[:3]), encoded, content

@@ -83,9 +83,20 @@ ELEVENLABS_API_BASE_URL = setting(
 ELEVENLABS_API_TIMEOUT_SECONDS = setting(
     env.float, "ELEVENLABS_API_TIMEOUT_SECONDS", 10.0, allowed=SECONDS, valid=positive
 )
-# cursor-runner runs the agent's tools.
+# cursor-runner runs the agent's tools (agent_tasks).
 CURSOR_RUNNER_URL = setting(env.str, "CURSOR_RUNNER_URL", "", allowed=URL, valid=http_url)
-WEBHOOK_SECRET = env.str("WEBHOOK_SECRET", default="")  # guards the inbound webhooks
+CURSOR_RUNNER_SECRET = env.str("CURSOR_RUNNER_SECRET", default="")  # sent as X-Webhook-Secret
+# A tool call answers ElevenLabs within 2 s: longer than this, the dispatch counts as started.
+CURSOR_RUNNER_TIMEOUT_SECONDS = setting(
+    env.float, "CURSOR_RUNNER_TIMEOUT_SECONDS", 1.5, allowed=f"{SECONDS}, at most 1.5",
+    valid=lambda seconds: 0 < seconds <= 1.5,
+)  # fmt: skip
+TASK_TTL_SECONDS = setting(
+    env.int, "TASK_TTL_SECONDS", 24 * 3600, allowed="a whole number of seconds above 0",
+    valid=positive,
+)  # fmt: skip
+# Guards /agent-tools and /callback; unset, both answer 503 (never open by default).
+WEBHOOK_SECRET = env.str("WEBHOOK_SECRET", default="")
 
 # --- Access control, CORS, throttling ----------------------------------------------------------
 # Unset: the API is open, as the existing frontend expects. Set: every gated route needs
@@ -259,6 +270,7 @@ INSTALLED_APPS = [
     "elevenlabs_agent",
     "agent_sessions",
     "agent_conversations",
+    "agent_tasks",
 ]
 MIDDLEWARE = [
     "elevenlabs_agent.middleware.ProbesAnswerAnyHost",

@@ -29,7 +29,12 @@ urlpatterns = [
     ),
     path(API_PREFIX, include("agent_conversations.urls")),
     path(API_PREFIX, include("agent_sessions.urls")),
+    path("", include("agent_tasks.urls")),
 ]
+
+# Routes that wait on another service (ElevenLabs, cursor-runner): asgi_http.py runs them on a
+# thread, so that their wait holds up no other request or socket of the worker.
+WAITING_PATHS = frozenset({"/config/health", "/signed-url", "/agent-tools"})
 
 # Served by Channels, on the same port (asgi.py).
 websocket_urlpatterns = [path(f"{API_PREFIX}ws", ConversationConsumer.as_asgi())]

@@ -61,11 +61,13 @@ class PublicConfig(TypedDict):
     agentUrl: str
     cursorRunnerUrl: str | None
     webhookSecretConfigured: bool
+    cursorRunnerSecretConfigured: bool
     redisUrl: Literal["configured", "not configured"]
     hasApiKey: bool
     featureEnabled: bool
     sessionTtlSeconds: int
     conversationTtlSeconds: int
+    taskTtlSeconds: int
     redis: Literal["external", "embedded"]
     maxRequestBodyBytes: int
     apiKeysRequired: bool
@@ -85,6 +87,12 @@ class SignedUrlQuery(InputSerializer):
     """Query of GET /signed-url; the agent defaults to ELEVENLABS_AGENT_ID."""
 
     agentId = StrictCharField(required=False, min_length=1, max_length=256)
+
+
+def public_base_url(request: Request) -> str:
+    """This service's base URL as others should call it: ELEVENLABS_AGENT_URL, else the base
+    URL this request reached."""
+    return (settings.ELEVENLABS_AGENT_URL or request.build_absolute_uri("/")).rstrip("/")
 
 
 def ungated(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -158,14 +166,16 @@ def config(request: Request) -> Response:
     """What the frontend needs to start a voice session, and the service's non-secret settings."""
     public: PublicConfig = {
         "agentId": settings.ELEVENLABS_AGENT_ID or None,
-        "agentUrl": settings.ELEVENLABS_AGENT_URL or request.build_absolute_uri("/").rstrip("/"),
+        "agentUrl": public_base_url(request),
         "cursorRunnerUrl": settings.CURSOR_RUNNER_URL or None,
         "webhookSecretConfigured": bool(settings.WEBHOOK_SECRET),
+        "cursorRunnerSecretConfigured": bool(settings.CURSOR_RUNNER_SECRET),
         "redisUrl": "not configured" if settings.REDIS_EMBEDDED else "configured",
         "hasApiKey": bool(settings.ELEVENLABS_API_KEY),
         "featureEnabled": settings.ELEVENLABS_AGENT_ENABLED,
         "sessionTtlSeconds": settings.SESSION_TTL_SECONDS,
         "conversationTtlSeconds": settings.CONVERSATION_TTL_SECONDS,
+        "taskTtlSeconds": settings.TASK_TTL_SECONDS,
         "redis": "embedded" if settings.REDIS_EMBEDDED else "external",
         "maxRequestBodyBytes": settings.MAX_REQUEST_BODY_BYTES,
         "apiKeysRequired": bool(settings.AGENT_API_KEYS),

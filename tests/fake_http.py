@@ -2,7 +2,7 @@
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -12,17 +12,23 @@ class Recorded:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 @dataclass
 class FakeHTTP:
-    """Answers every request with `status` and `body` after `delay` seconds; records requests."""
+    """Answers every request with `status` and `body` after `delay` seconds; records requests.
+
+    `before_answer`, if set, runs with each request before it is answered (a fake cursor-runner
+    calls the service back from there).
+    """
 
     url: str = ""
     status: int = 200
     body: bytes = b"{}"
     delay: float = 0.0
     requests: list[Recorded] = field(default_factory=list)
+    before_answer: Callable[[Recorded], None] | None = None
 
     def answer(self, status: int, body: bytes | str, delay: float = 0.0) -> None:
         self.status, self.delay = status, delay
@@ -35,7 +41,16 @@ def serve_fake_http() -> Iterator[FakeHTTP]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            fake.requests.append(Recorded("GET", self.path, dict(self.headers)))
+            self._answer(b"")
+
+        def do_POST(self) -> None:
+            self._answer(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+
+        def _answer(self, body: bytes) -> None:
+            recorded = Recorded(self.command, self.path, dict(self.headers), body)
+            fake.requests.append(recorded)
+            if fake.before_answer is not None:
+                fake.before_answer(recorded)
             time.sleep(fake.delay)  # a hang, as far as the client's timeout is concerned
             self.send_response(fake.status)
             self.send_header("Content-Type", "application/json")

@@ -24,14 +24,21 @@ EXAMPLES_PER_OPERATION = 50
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_api_answers_every_generated_request_within_its_schema(case, real_redis_db, signed_urls):
-    case.call_and_validate()
+def test_api_answers_every_generated_request_within_its_schema(case, real_redis_db, neighbours):
+    # Every request carries the webhook secret, so that the webhooks' bodies get exercised too.
+    case.call_and_validate(headers={"X-Webhook-Secret": WEBHOOK_SECRET})
+
+
+WEBHOOK_SECRET = "fuzz-secret"
 
 
 @pytest.fixture
-def signed_urls(settings, fake_http):
-    """/signed-url talks to a local fake ElevenLabs that always signs (a 5xx fails the fuzz)."""
+def neighbours(settings, fake_http):
+    """ElevenLabs and cursor-runner as one local fake that always agrees (a 5xx fails the fuzz):
+    /signed-url gets a signed URL, /agent-tools a dispatched task."""
     settings.ELEVENLABS_API_BASE_URL = fake_http.url
     settings.ELEVENLABS_API_KEY = "fuzz-key"
     settings.ELEVENLABS_AGENT_ID = "agent_fuzz"  # so that no agentId is a valid request
+    settings.CURSOR_RUNNER_URL = fake_http.url
+    settings.WEBHOOK_SECRET = WEBHOOK_SECRET
     fake_http.answer(200, '{"signed_url": "wss://example.test/signed"}')

@@ -111,7 +111,9 @@ def test_config_has_every_field_the_frontend_reads(api, settings):
     settings.ELEVENLABS_AGENT_URL = "https://agent.example.com"
     settings.CURSOR_RUNNER_URL = "http://cursor-runner:3001"
     settings.WEBHOOK_SECRET = "whsec-not-to-be-shown"
+    settings.CURSOR_RUNNER_SECRET = "runner-secret-not-to-be-shown"
     settings.ELEVENLABS_API_KEY = "xi-key-not-to-be-shown"
+    settings.TASK_TTL_SECONDS = 3600
 
     response = api.get("/config")
 
@@ -126,6 +128,8 @@ def test_config_has_every_field_the_frontend_reads(api, settings):
         "cursorRunnerUrl": "http://cursor-runner:3001",
     }
     assert config["webhookSecretConfigured"] is True
+    assert config["cursorRunnerSecretConfigured"] is True
+    assert config["taskTtlSeconds"] == 3600
     assert config["hasApiKey"] is True
     assert "not-to-be-shown" not in response.content.decode()
 
@@ -133,7 +137,7 @@ def test_config_has_every_field_the_frontend_reads(api, settings):
 def test_config_without_settings_has_null_agent_and_the_request_base_url(api, settings):
     for name in ("ELEVENLABS_AGENT_ID", "ELEVENLABS_AGENT_URL", "CURSOR_RUNNER_URL"):
         setattr(settings, name, "")
-    settings.WEBHOOK_SECRET = settings.ELEVENLABS_API_KEY = ""
+    settings.WEBHOOK_SECRET = settings.ELEVENLABS_API_KEY = settings.CURSOR_RUNNER_SECRET = ""
 
     config = api.get("/config", HTTP_HOST="localhost:8000").json()["config"]
 
@@ -141,6 +145,7 @@ def test_config_without_settings_has_null_agent_and_the_request_base_url(api, se
     assert config["cursorRunnerUrl"] is None
     assert config["agentUrl"] == "http://localhost:8000"
     assert config["webhookSecretConfigured"] is False
+    assert config["cursorRunnerSecretConfigured"] is False
     assert config["hasApiKey"] is False
 
 

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ FRAME_WITHIN = 1.0  # seconds from the HTTP answer to the frame
 class Server:
     """One `make serve` (granian and its workers), stopped as a process group."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, **settings: str) -> None:
         self.port = spare_port()
         env = {
             **os.environ,
@@ -34,6 +35,7 @@ class Server:
             "REDIS_URL": REAL_REDIS_URL,
             "SECRET_KEY": "serve-tests-only",
             "ELEVENLABS_AGENT_ENABLED": "true",
+            **settings,
         }
         self.process = subprocess.Popen(
             ["make", "-s", "serve"], cwd=ROOT, env=env, start_new_session=True,
@@ -52,9 +54,11 @@ class Server:
         with urllib.request.urlopen(self.url(path), timeout=5) as response:
             return json.load(response)
 
-    def post(self, path: str, body: dict) -> dict:
+    def post(self, path: str, body: dict, **headers: str) -> dict:
         request = urllib.request.Request(
-            self.url(path), json.dumps(body).encode(), {"Content-Type": "application/json"}
+            self.url(path),
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json", **headers},
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.load(response)
@@ -97,8 +101,8 @@ def serve(real_redis_db) -> Iterator[type[Server]]:
     require_real_redis()
     started: list[Server] = []
 
-    def start(workers: int) -> Server:
-        server = Server(workers)
+    def start(workers: int, **settings: str) -> Server:
+        server = Server(workers, **settings)
         started.append(server)
         return server
 
@@ -252,3 +256,69 @@ def test_a_killed_worker_is_replaced_and_the_server_keeps_answering(serve):
     wait_until(replaced, timeout=10, what="a new worker")
     assert answers > 0
     assert server.post(f"{API}/new", {})["success"] is True
+
+
+def test_a_tool_call_runs_in_cursor_runner_and_its_callback_reaches_the_socket(serve, fake_http):
+    def call_back_after_answering(dispatched) -> None:
+        task = json.loads(dispatched.body)
+        callback = {"success": True, "requestId": task["id"], "output": "3 files changed"}
+
+        def post() -> None:
+            request = urllib.request.Request(
+                task["callbackUrl"],
+                json.dumps(callback).encode(),
+                {"Content-Type": "application/json", "X-Cursor-Runner-Secret": "s3cret"},
+            )
+            urllib.request.urlopen(request, timeout=5).close()
+
+        threading.Timer(0.1, post).start()
+
+    fake_http.before_answer = call_back_after_answering
+    server = serve(workers=2, WEBHOOK_SECRET="s3cret", CURSOR_RUNNER_URL=fake_http.url)
+    conversation_id = server.post(f"{API}/new", {})["conversationId"]
+    session = {"sessionUrl": "wss://api.elevenlabs.io/v1/convai/conversation", "sessionId": "el-1"}
+    server.post(f"{API}/{conversation_id}/session", session)
+
+    with server.socket(conversation_id) as subscriber:
+        assert next_frame(subscriber)["type"] == "agent_conversation.snapshot"
+        answer = server.post(
+            "/agent-tools", {"tool_name": "refactor", "session_id": "el-1"},
+            **{"X-Webhook-Secret": "s3cret"},
+        )  # fmt: skip
+        assert answer["result"]["status"] == "processing"
+        started, done, push = (next_frame(subscriber) for _ in range(3))
+
+    request_id = answer["result"]["requestId"]
+    assert started["message"]["status"] == "pending"
+    assert done["message"]["messageId"] == f"task:{request_id}:done"
+    assert done["message"]["toolOutput"] == "3 files changed"
+    assert push["type"] == "agent_session.push"
+    assert push["event"] == {
+        "type": "contextual_update",
+        "text": "refactor completed: 3 files changed",
+    }
+
+
+def test_a_hanging_cursor_runner_holds_up_no_other_request(serve, fake_http):
+    fake_http.answer(200, "{}", delay=3)
+    server = serve(workers=1, WEBHOOK_SECRET="s3cret", CURSOR_RUNNER_URL=fake_http.url)
+    conversation_id = server.post(f"{API}/new", {})["conversationId"]
+    tool_call = {"tool_name": "slow", "conversation_id": conversation_id}
+    calls = [
+        threading.Thread(
+            target=server.post,
+            args=("/agent-tools", tool_call),
+            kwargs={"X-Webhook-Secret": "s3cret"},
+        )
+        for _ in range(3)
+    ]
+    for call in calls:
+        call.start()
+    time.sleep(0.2)  # the three dispatches are waiting on cursor-runner
+
+    began = time.monotonic()
+    assert server.get("/health")["status"] == "ok"
+    assert server.get(f"{API}/{conversation_id}")["conversationId"] == conversation_id
+    assert time.monotonic() - began < 0.5
+    for call in calls:
+        call.join()

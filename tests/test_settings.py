@@ -53,6 +53,8 @@ def manage_check(**overrides: str) -> subprocess.CompletedProcess:
         ("REDIS_SOCKET_TIMEOUT_SECONDS", "5"),
         ("MAX_REQUEST_BODY_BYTES", "0"),
         ("CURSOR_RUNNER_URL", "cursor-runner:3001"),
+        ("CURSOR_RUNNER_TIMEOUT_SECONDS", "5"),
+        ("TASK_TTL_SECONDS", "1d"),
         ("REDIS_SENTINELS", "sentinel-a"),
         ("LOG_LEVEL", "verbose"),
     ],

@@ -1,6 +1,6 @@
 -- One page of conversations. Touches nothing it pages.
 -- KEYS: 1 the index to page, then 2 by-created-at, 3 by-last-accessed-at, 4 by-message-count,
---       5 by-expiry.
+--       5 by-expiry, 6 by-elevenlabs-id, 7 elevenlabs-ids (elevenlabs_ids.lua).
 -- ARGV: 1 offset, 2 limit, 3 'asc' or 'desc', 4 the conversation key prefix, 5 the messages
 --       key suffix (the page's keys are derived from its ids: fine on one primary, not on
 --       Redis Cluster), 6 how many bytes of messages this call may assemble.
@@ -8,7 +8,8 @@
 -- are: each call sweeps at most 1,000), then per conversation of the page: its JSON; or its
 -- id, when assembling it too would pass the byte budget (the caller reads those one call
 -- each, so that no call keeps Redis busy for long); or false if it is gone}.
-local unswept = sweep_expired({KEYS[2], KEYS[3], KEYS[4], KEYS[5]}, KEYS[5], 1000)
+local unswept = sweep_expired({KEYS[2], KEYS[3], KEYS[4], KEYS[5]}, KEYS[5], {KEYS[6], KEYS[7]},
+                              1000)
 local offset, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local ids
 if ARGV[3] == 'desc' then

@@ -1,13 +1,9 @@
 """The live-update socket, through Channels' WebsocketCommunicator, on both backends."""
 
-import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import get_channel_layer
-from channels.testing.websocket import WebsocketCommunicator
+from asgiref.sync import sync_to_async
 from rest_framework.test import APIClient
 
 from agent_conversations import consumers, store
@@ -18,37 +14,7 @@ from agent_conversations.consumers import (
     CLOSE_ORIGIN_NOT_ALLOWED,
     CLOSE_UNAUTHORIZED,
 )
-from elevenlabs_agent.asgi import application
-
-API = "/agent-conversations/api"
-WAIT = 2  # seconds a frame may take (they take milliseconds)
-
-
-def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    """Run an async scenario, then close the channel layer's Redis connections on its loop."""
-
-    async def scenario_then_flush() -> None:
-        try:
-            await scenario()
-        finally:
-            await get_channel_layer().flush()
-
-    async_to_sync(scenario_then_flush)()
-
-
-def socket(query: str, **kwargs: Any) -> WebsocketCommunicator:
-    return WebsocketCommunicator(application, f"{API}/ws?{query}", **kwargs)
-
-
-async def frame(communicator: WebsocketCommunicator) -> dict[str, Any]:
-    return json.loads(await communicator.receive_from(timeout=WAIT))
-
-
-async def close_code(communicator: WebsocketCommunicator) -> int:
-    """The code of the close that follows an accepted handshake."""
-    output = await communicator.receive_output(timeout=WAIT)
-    assert output["type"] == "websocket.close"
-    return output["code"]
+from tests.live import API, WAIT, close_code, frame, run, socket, subscribed
 
 
 def create_conversation(**body: Any) -> str:
@@ -66,14 +32,6 @@ def append(conversation_id: str, content: str, **fields: Any) -> dict[str, Any]:
 @sync_to_async
 def get_conversation(conversation_id: str) -> dict[str, Any]:
     return APIClient().get(f"{API}/{conversation_id}").json()
-
-
-async def subscribed(query: str) -> tuple[WebsocketCommunicator, dict[str, Any]]:
-    """A connected socket and its first frame (the snapshot)."""
-    communicator = socket(query)
-    connected, _ = await communicator.connect(timeout=WAIT)
-    assert connected
-    return communicator, await frame(communicator)
 
 
 def test_connect_sends_the_snapshot_without_touching_the_conversation(redis_db):

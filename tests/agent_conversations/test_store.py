@@ -12,6 +12,7 @@ from agent_conversations.store import (
     conversation_create,
     conversation_ensure,
     conversation_get,
+    conversation_id_for,
     conversation_key,
     conversation_list,
     conversation_update,
@@ -19,10 +20,12 @@ from agent_conversations.store import (
     message_ids_key,
     messages_key,
 )
+from agent_sessions.store import session_delete, session_set
 from elevenlabs_agent.exceptions import StoreUnavailable
 from elevenlabs_agent.timestamps import from_epoch_ms
 
 THIRTY_DAYS = 30 * 24 * 3600
+SESSION_URL = "wss://api.elevenlabs.io/v1/convai/conversation"
 
 
 def a_message(message_id: str, content: str = "hello", role: str = "user") -> store.AgentMessage:
@@ -421,3 +424,46 @@ def test_a_backlog_of_expired_conversations_is_swept_in_bounded_calls(redis_db, 
     assert empty.conversations.decoded() == []
     for index in (*SORT_INDEX_KEYS.values(), EXPIRY_INDEX_KEY):
         assert redis_db.zcard(index) == 0
+
+
+# --- ElevenLabs call ids mapped to conversations ----------------------------------------------
+
+
+def test_an_elevenlabs_id_maps_to_its_conversation_after_the_session_is_gone(redis_db):
+    registered = session_set(conversation_id="c-1", session_url=SESSION_URL, session_id="el-1")
+    assert registered.conversation_created
+
+    session_delete(conversation_id="c-1")
+
+    assert conversation_id_for(elevenlabs_id="el-1") == "c-1"
+    assert conversation_id_for(elevenlabs_id="el-unknown") is None
+
+
+def test_an_elevenlabs_id_registered_again_moves_to_the_new_conversation(redis_db):
+    session_set(conversation_id="c-1", session_url=SESSION_URL, session_id="el-1")
+    session_set(conversation_id="c-2", session_url=SESSION_URL, session_id="el-1")
+
+    assert conversation_id_for(elevenlabs_id="el-1") == "c-2"
+
+
+def test_a_conversation_keeps_its_16_most_recent_elevenlabs_ids(redis_db):
+    for n in range(17):
+        session_set(conversation_id="c-1", session_url=SESSION_URL, session_id=f"el-{n}")
+
+    assert conversation_id_for(elevenlabs_id="el-0") is None
+    assert all(conversation_id_for(elevenlabs_id=f"el-{n}") == "c-1" for n in range(1, 17))
+    assert redis_db.hlen(store.BY_ELEVENLABS_ID_KEY) == 16
+
+
+def test_an_expired_conversation_s_elevenlabs_ids_are_forgotten(redis_db, settings, clock):
+    settings.CONVERSATION_TTL_SECONDS = 60
+    now = clock.now
+    clock.now = now - 3_600_000  # registered an hour ago: expired 59 minutes ago
+    session_set(conversation_id="c-old", session_url=SESSION_URL, session_id="el-old")
+    clock.now = now
+
+    assert conversation_id_for(elevenlabs_id="el-old") is None
+    conversation_create()  # any write sweeps a few expired conversations
+
+    assert redis_db.hlen(store.BY_ELEVENLABS_ID_KEY) == 0
+    assert redis_db.hlen(store.ELEVENLABS_IDS_KEY) == 0

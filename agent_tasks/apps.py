@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class AgentTasksConfig(AppConfig):
+    name = "agent_tasks"

@@ -1,0 +1,222 @@
+"""Tasks: the agent's tool calls, run by cursor-runner, tracked from dispatch to callback.
+
+  elevenlabs:task:{requestId}   JSON TaskRecord, expiring TASK_TTL_SECONDS after it starts
+
+Each step is one Lua script that also writes the conversation (agent_conversations/store.py's
+`conversation_script`), so a task and its messages never disagree:
+  task_start     the record (pending) and the message `task:{requestId}:started`
+  task_refused   cursor-runner would not take it: both become failed
+  task_finish    the callback: the record completed or failed, the message
+                 `task:{requestId}:done`, and a push for the live agent when the conversation
+                 has a session (sent over the live-update socket until acknowledged)
+A step that finds the task changed since the caller read it writes nothing (-3): whoever
+changed it first decides, so concurrent or repeated callbacks store one result.
+"""
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, NotRequired, TypedDict
+
+from django.conf import settings
+
+from agent_conversations import store as conversations
+from agent_conversations.store import AgentMessage
+from agent_sessions.store import session_key
+from elevenlabs_agent.encoding import dumps, loads
+from elevenlabs_agent.redis import redis_client, store_operation
+from elevenlabs_agent.timestamps import now_js_iso
+
+TaskStatus = Literal["pending", "completed", "failed"]
+
+LUA = Path(__file__).parent / "lua"
+_START = conversations.conversation_script(LUA / "task_start.lua")
+_FINISH = conversations.conversation_script(LUA / "task_check.lua", LUA / "task_finish.lua")
+_REFUSED = conversations.conversation_script(LUA / "task_check.lua", LUA / "task_refused.lua")
+
+# The scripts' answer when the task changed since the caller read it (nothing was written).
+_TASK_CHANGED = -3
+
+PUSH = "agent_session.push"
+
+
+def task_key(request_id: str) -> str:
+    return f"elevenlabs:task:{request_id}"
+
+
+class TaskRecord(TypedDict):
+    """What is stored under `task_key` and answered by GET /tasks/{requestId}."""
+
+    requestId: str
+    conversationId: str
+    toolName: str
+    toolArgs: dict[str, Any]
+    status: TaskStatus
+    createdAt: str
+    updatedAt: NotRequired[str]
+    output: NotRequired[str]
+    error: NotRequired[str]
+
+
+@dataclass(frozen=True)
+class StoredTask:
+    """A task as read, with its stored bytes: a later step writes only if they are unchanged."""
+
+    record: TaskRecord
+    stored: bytes
+
+
+@dataclass(frozen=True)
+class StartedTask:
+    task: StoredTask
+    message: AgentMessage  # the pending message, as stored
+    message_index: int  # its place in the conversation's messages
+
+
+class ConversationGone(Exception):
+    """The task's conversation no longer exists (deleted or expired)."""
+
+
+class ConversationFull(Exception):
+    """The conversation is at its caps: the task's message cannot be stored."""
+
+
+def started_message_id(request_id: str) -> str:
+    return f"task:{request_id}:started"
+
+
+def done_message_id(request_id: str) -> str:
+    return f"task:{request_id}:done"
+
+
+def delivery_id(request_id: str) -> str:
+    return f"task:{request_id}"
+
+
+def _started_message(record: TaskRecord, status: TaskStatus, content: str) -> AgentMessage:
+    return {
+        "messageId": started_message_id(record["requestId"]),
+        "role": "tool",
+        "content": content,
+        "timestamp": record["createdAt"],
+        "source": "tool_output",
+        "toolName": record["toolName"],
+        "toolArgs": record["toolArgs"],
+        "status": status,
+    }
+
+
+@store_operation
+def task_start(*, conversation_id: str, tool_name: str, tool_args: dict[str, Any]) -> StartedTask:
+    """Record a new pending task and its `started` message, before it is dispatched.
+
+    Raises ConversationGone or ConversationFull, having stored nothing.
+    """
+    record: TaskRecord = {
+        "requestId": str(uuid.uuid4()),
+        "conversationId": conversation_id,
+        "toolName": tool_name,
+        "toolArgs": tool_args,
+        "status": "pending",
+        "createdAt": now_js_iso(),
+    }
+    stored = dumps(record)
+    message = _started_message(record, "pending", f"{tool_name} started")
+    outcome, index = conversations.conversation_call(
+        _START, conversation_id,
+        stored, settings.TASK_TTL_SECONDS * 1000, message["messageId"], dumps(message),
+        extra_keys=[task_key(record["requestId"])],
+    )  # fmt: skip
+    if outcome == conversations.UNKNOWN_CONVERSATION:
+        raise ConversationGone
+    if outcome == conversations.FULL:
+        raise ConversationFull
+    return StartedTask(StoredTask(record, stored), message, index)
+
+
+@store_operation
+def task_get(*, request_id: str) -> StoredTask | None:
+    stored: bytes | None = redis_client().get(task_key(request_id))  # type: ignore[assignment]
+    return None if stored is None else StoredTask(loads(stored), stored)
+
+
+def _finished(record: TaskRecord, status: TaskStatus, **result: str) -> TaskRecord:
+    finished: TaskRecord = {**record, "status": status, "updatedAt": now_js_iso()}
+    finished.update(result)  # type: ignore[typeddict-item]
+    return finished
+
+
+@store_operation
+def task_refused(*, started: StartedTask, error: str) -> bool:
+    """cursor-runner did not take the task: it and its message become failed. False if a
+    callback finished it first (then that result stands)."""
+    record = started.task.record
+    failed = _finished(record, "failed", error=error)
+    message = _started_message(record, "failed", f"{record['toolName']} could not start")
+    answer = conversations.conversation_call(
+        _REFUSED, record["conversationId"],
+        started.task.stored, dumps(failed), started.message_index, dumps(started.message),
+        dumps(message),
+        extra_keys=[task_key(record["requestId"])],
+    )  # fmt: skip
+    return answer != _TASK_CHANGED
+
+
+def summary(record: TaskRecord, succeeded: bool, result: str | None) -> str:
+    """One line for the conversation and the live agent: the tool, how it went, and the start
+    of what it reported."""
+    headline = f"{record['toolName']} {'completed' if succeeded else 'failed'}"
+    first_line = (result or "").strip().split("\n", 1)[0]
+    if len(first_line) > 200:
+        first_line = first_line[:199] + "…"
+    return f"{headline}: {first_line}" if first_line else headline
+
+
+@store_operation
+def task_finish(*, task: StoredTask, succeeded: bool, result: str | None) -> TaskRecord | None:
+    """Record the callback's outcome; None if the task changed since `task` was read (another
+    callback finished it). Raises ConversationGone, having stored nothing."""
+    record = task.record
+    request_id = record["requestId"]
+    status: TaskStatus = "completed" if succeeded else "failed"
+    outcome: dict[str, str] = {}
+    if result is not None:
+        outcome["output" if succeeded else "error"] = result
+    finished = _finished(record, status, **outcome)
+    text = summary(record, succeeded, result)
+    message: AgentMessage = {
+        "messageId": done_message_id(request_id),
+        "role": "tool",
+        "content": text,
+        "timestamp": finished["updatedAt"],
+        "source": "tool_output",
+        "toolName": record["toolName"],
+        "status": status,
+    }
+    if result is not None:
+        message["toolOutput"] = result
+    conversation_id = record["conversationId"]
+    # The browser holding the ElevenLabs socket relays `event` with the SDK's
+    # sendContextualUpdate: context the agent should know without a user turn.
+    frame = {
+        "type": PUSH,
+        "conversationId": conversation_id,
+        "deliveryId": delivery_id(request_id),
+        "event": {"type": "contextual_update", "text": text},
+    }
+    kept = {"at": time.time_ns() // 1_000_000, "while": task_key(request_id), "frame": frame}
+    answer = conversations.conversation_call(
+        _FINISH, conversation_id,
+        task.stored, dumps(finished), message["messageId"], dumps(message),
+        frame["deliveryId"], dumps(kept), dumps(frame),
+        extra_keys=[
+            task_key(request_id), session_key(conversation_id),
+            conversations.pushes_key(conversation_id),
+        ],
+    )  # fmt: skip
+    if answer == _TASK_CHANGED:
+        return None
+    if answer == conversations.UNKNOWN_CONVERSATION:
+        raise ConversationGone
+    return finished

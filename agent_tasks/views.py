@@ -1,0 +1,166 @@
+"""POST /agent-tools (ElevenLabs calls a server tool), POST /callback (cursor-runner reports
+back), GET /tasks/{requestId}."""
+
+import re
+
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import status, viewsets
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agent_conversations import store as conversations
+from agent_conversations.views import ConversationFull, ConversationNotFound
+from agent_tasks import store
+from agent_tasks.permissions import WebhookSecretRequired
+from agent_tasks.serializers import (
+    CallbackAnswer,
+    CallbackInput,
+    ToolCallAnswer,
+    ToolCallInput,
+)
+from elevenlabs_agent.cursor_runner import Dispatch, dispatch
+from elevenlabs_agent.encoding import dumps
+from elevenlabs_agent.openapi import documented
+from elevenlabs_agent.permissions import FeatureEnabled
+from elevenlabs_agent.views import public_base_url
+
+TASK_NOT_FOUND = "Task not found"
+SESSION_NOT_FOUND = "No conversation is known for this session_id"
+DISPATCH_FAILED = "cursor-runner did not accept the task"
+# A finished task is retried at most this often when a concurrent writer changes it first.
+_FINISH_ATTEMPTS = 3
+
+
+class TaskNotFound(NotFound):
+    default_detail = TASK_NOT_FOUND
+
+
+class SessionNotFound(NotFound):
+    default_detail = SESSION_NOT_FOUND
+
+
+def _prompt(tool_name: str, tool_args: dict) -> str:
+    """cursor-runner's instruction: the tool's own `prompt` argument, else a sentence naming the
+    tool and its arguments."""
+    prompt = tool_args.get("prompt")
+    if isinstance(prompt, str) and prompt.strip():
+        return prompt
+    return f"Run the tool {tool_name} with these arguments: {dumps(tool_args).decode()}"
+
+
+class WebhookViewSet(viewsets.ViewSet):
+    """Routes called by other services, with WEBHOOK_SECRET instead of AGENT_API_KEYS."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [FeatureEnabled, WebhookSecretRequired]
+
+
+class ToolCallViewSet(WebhookViewSet):
+    @documented(
+        ToolCallAnswer,
+        400, 404, 409, 413, 415, 502,
+        request=ToolCallInput,
+        summary="A server-tool call from the voice agent: start the task in cursor-runner",
+    )  # fmt: skip
+    def create(self, request: Request) -> Response:
+        body = ToolCallInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        conversation_id = data.get("conversation_id")
+        if conversation_id is None:
+            conversation_id = conversations.conversation_id_for(elevenlabs_id=data["session_id"])
+            if conversation_id is None:
+                raise SessionNotFound
+        tool_name, tool_args = data["tool_name"], data["tool_args"]
+        try:
+            started = store.task_start(
+                conversation_id=conversation_id, tool_name=tool_name, tool_args=tool_args
+            )
+        except store.ConversationGone:
+            raise ConversationNotFound from None
+        except store.ConversationFull:
+            raise ConversationFull from None
+        request_id = started.task.record["requestId"]
+        outcome = dispatch(
+            request_id=request_id,
+            prompt=_prompt(tool_name, tool_args),
+            conversation_id=conversation_id,
+            callback_url=f"{public_base_url(request)}/callback",
+        )
+        # No answer in time still counts as started: the work may be running, and its callback
+        # completes the task.
+        if outcome is Dispatch.REFUSED and store.task_refused(
+            started=started, error=DISPATCH_FAILED
+        ):
+            failed: ToolCallAnswer = {
+                "ok": False,
+                "say": f"Sorry, I could not start {tool_name} right now.",
+                "result": {"requestId": request_id, "status": "failed"},
+            }
+            return Response(failed, status=status.HTTP_502_BAD_GATEWAY)
+        answer: ToolCallAnswer = {
+            "ok": True,
+            "say": f"I have started {tool_name}. I will tell you when it is done.",
+            "result": {"requestId": request_id, "status": "processing"},
+        }
+        return Response(answer)
+
+
+class CallbackViewSet(WebhookViewSet):
+    @documented(
+        CallbackAnswer,
+        400, 404, 413, 415,
+        request=CallbackInput,
+        summary="cursor-runner reports a task's end (idempotent by requestId)",
+    )  # fmt: skip
+    def create(self, request: Request) -> Response:
+        body = CallbackInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        succeeded = data["success"]
+        result = data.get("output") if succeeded else data.get("error", data.get("output"))
+        for _ in range(_FINISH_ATTEMPTS):
+            task = store.task_get(request_id=data["requestId"])
+            if task is None:
+                raise TaskNotFound
+            record = task.record
+            answer: CallbackAnswer = {
+                "success": True,
+                "requestId": record["requestId"],
+                "conversationId": record["conversationId"],
+                "status": record["status"],
+            }
+            if record["status"] != "pending":
+                return Response({**answer, "duplicate": True})
+            try:
+                finished = store.task_finish(task=task, succeeded=succeeded, result=result)
+            except store.ConversationGone:
+                raise ConversationNotFound from None
+            if finished is not None:
+                return Response({**answer, "status": finished["status"]})
+        raise TaskNotFound  # unreachable in practice: the task changed under every attempt
+
+
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+INVALID_REQUEST_ID = "Must be 1-128 characters of letters, digits, '.', '_' or '-'."
+REQUEST_ID_PARAMETER = OpenApiParameter(
+    "request_id", str, OpenApiParameter.PATH, pattern=REQUEST_ID_PATTERN.pattern,
+    description="The requestId a tool call answered",
+)  # fmt: skip
+
+
+class TaskViewSet(viewsets.ViewSet):
+    @documented(
+        store.TaskRecord,
+        400, 404,
+        parameters=[REQUEST_ID_PARAMETER],
+        summary="A task started by a tool call",
+    )  # fmt: skip
+    def retrieve(self, request: Request, request_id: str) -> Response:
+        if not REQUEST_ID_PATTERN.fullmatch(request_id):
+            raise ValidationError({"requestId": [INVALID_REQUEST_ID]})
+        task = store.task_get(request_id=request_id)
+        if task is None:
+            raise TaskNotFound
+        return Response(task.record)
