@@ -164,6 +164,13 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if self.snapshot_sent:
             await self._send_text(event["text"])
 
+    async def agent_conversation_deleted(self, event: dict[str, Any]) -> None:
+        """The conversation was deleted: say so, then close as for an unknown conversation.
+        (Before the snapshot, the snapshot finds it gone and does the same.)"""
+        if self.snapshot_sent:
+            await self._send_frame({"type": store.DELETED, "conversationId": self.conversation_id})
+            await self.close(code=CLOSE_NOT_FOUND)
+
     async def agent_session_push(self, event: dict[str, Any]) -> None:
         """A finished task's push for the live agent; before the snapshot, the pending pushes
         read after it include this one."""

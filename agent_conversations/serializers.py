@@ -1,13 +1,13 @@
 """Validation of conversation ids and of the conversation routes' input."""
 
 import re
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from agent_conversations.store import AgentConversation
+from agent_conversations.store import AgentConversation, AgentMessage
 from elevenlabs_agent.serializers import (
     WHITESPACE,
     InputSerializer,
@@ -59,6 +59,7 @@ class ConversationListQuery(InputSerializer):
         default="lastAccessedAt",
     )
     sortOrder = serializers.ChoiceField(choices=["asc", "desc"], required=False, default="desc")
+    agentId = StrictCharField(required=False, min_length=1, max_length=256)
 
     def validate_limit(self, value: int) -> int:
         return min(value, MAX_PAGE_SIZE)
@@ -69,6 +70,30 @@ class ConversationCreateInput(InputSerializer):
 
     agentId = StrictCharField(required=False, max_length=256)
     metadata = JSONObjectField(required=False)
+
+
+class ConversationUpdateInput(ConversationCreateInput):
+    """The body of PATCH .../{id}: what it holds is set; metadata is replaced as a whole."""
+
+
+MAX_MESSAGES_PAGE_SIZE = 500
+CURSORS_EXCLUSIVE = "after and before cannot be combined."
+
+
+class MessagePageQuery(InputSerializer):
+    """Query of GET .../{id}/messages; a limit above MAX_MESSAGES_PAGE_SIZE is clamped."""
+
+    limit = WholeNumberField(required=False, default=50, min_value=1)
+    after = StrictCharField(required=False, min_length=1, max_length=128)
+    before = StrictCharField(required=False, min_length=1, max_length=128)
+
+    def validate_limit(self, value: int) -> int:
+        return min(value, MAX_MESSAGES_PAGE_SIZE)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "after" in attrs and "before" in attrs:
+            raise serializers.ValidationError(CURSORS_EXCLUSIVE)
+        return attrs
 
 
 # Some text that is not whitespace (and, as everywhere, no NUL).
@@ -111,6 +136,18 @@ class Pagination(TypedDict):
 class ConversationListPage(TypedDict):
     conversations: list[AgentConversation]
     pagination: Pagination
+
+
+class ConversationRemoved(TypedDict):
+    success: bool
+    removed: bool
+
+
+class MessagePage(TypedDict):
+    messages: list[AgentMessage]
+    hasMore: bool
+    firstId: NotRequired[str]  # absent on an empty page
+    lastId: NotRequired[str]
 
 
 class ConversationCreated(TypedDict):

@@ -1,31 +1,35 @@
 """Agent conversations in Redis, laid out for the frontend's access patterns.
 
-Per conversation (all three keys share one expiry, renewed by every read or write):
+Per conversation (the first three keys share one expiry, renewed by every read or write):
   elevenlabs:conversation:{id}              hash: conversationId, createdAt, lastAccessedAt
                                             (as sent to the frontend), messageCount, agentId?,
                                             metadata? (the client's object as a JSON string),
                                             storedBytes (of message JSON, for the caps)
   elevenlabs:conversation:{id}:messages     list of AgentMessage JSON strings, in append order
-  elevenlabs:conversation:{id}:message-ids  set of stored messageIds, so a retry stores nothing
+  elevenlabs:conversation:{id}:message-index  hash: messageId -> its place in the list (0-based),
+                                            so a retry stores nothing and a page starts anywhere
   elevenlabs:conversation:{id}:pushes       hash: deliveryId -> a push for the live agent not yet
                                             acknowledged by the browser (see `pushes_pending`)
 
-Across conversations, sorted sets of conversation ids:
+Across conversations, sorted sets of conversation ids, once for all conversations and once
+per agent (the same four under elevenlabs:conversations:agent:{agentId}:...):
   elevenlabs:conversations:by-created-at       score: createdAt (epoch ms)
   elevenlabs:conversations:by-last-accessed-at score: lastAccessedAt (epoch ms)
   elevenlabs:conversations:by-message-count    score: messageCount
   elevenlabs:conversations:by-expiry           score: when the keys above expire (epoch ms)
-and two hashes that map ElevenLabs conversation ids to ours (lua/elevenlabs_ids.lua):
+and hashes that outlive a conversation's keys until it is swept (lua/indexes.lua):
+  elevenlabs:conversations:agent-ids           conversation id -> its agentId
   elevenlabs:conversations:by-elevenlabs-id    ElevenLabs conversation id -> conversation id
   elevenlabs:conversations:elevenlabs-ids      conversation id -> its ElevenLabs ids (JSON array)
 
 Every write is one Lua script, so a conversation and its indexes never disagree. An append
-is RPUSH + SADD + HINCRBY: its cost does not depend on the conversation's length; the caps
+is RPUSH + HSET + HINCRBY: its cost does not depend on the conversation's length; the caps
 (CONVERSATION_MAX_MESSAGES, CONVERSATION_MAX_BYTES) bound what any read of one conversation
 costs. Conversations whose keys Redis has expired leave the indexes a few per read or write
-and up to 1,000 per list call (lua/sweep_expired.lua), and are never counted meanwhile, so a
-conversation leaves GET, the pages and the total at the same moment. A list page is ZCARD,
-ZCOUNT and ZRANGE: O(log N + page) however many conversations exist.
+and up to 1,000 per list call (lua/indexes.lua, `sweep_expired`), and are never counted
+meanwhile, so a conversation leaves GET, the pages and the total at the same moment. A list
+page, of all conversations or of one agent's, is ZCARD, ZCOUNT and ZRANGE: O(log N + page)
+however many conversations exist.
 
 Reads answer in one round trip: Lua assembles each AgentConversation's JSON
 (lua/conversation_json.lua) from the stored message and metadata JSON, which is never decoded
@@ -36,6 +40,7 @@ are in lua/, each with its KEYS, ARGV and return values at the top.
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
@@ -63,8 +68,8 @@ def messages_key(conversation_id: str) -> str:
     return f"{CONVERSATION_KEY_PREFIX}{conversation_id}{MESSAGES_KEY_SUFFIX}"
 
 
-def message_ids_key(conversation_id: str) -> str:
-    return f"{CONVERSATION_KEY_PREFIX}{conversation_id}:message-ids"
+def message_index_key(conversation_id: str) -> str:
+    return f"{CONVERSATION_KEY_PREFIX}{conversation_id}:message-index"
 
 
 def pushes_key(conversation_id: str) -> str:
@@ -86,14 +91,43 @@ def live_channel(conversation_id: str) -> str:
     return f"{prefix}__group__{live_group(conversation_id)}"
 
 
-SORT_INDEX_KEYS: dict[SortBy, str] = {
-    "createdAt": "elevenlabs:conversations:by-created-at",
-    "lastAccessedAt": "elevenlabs:conversations:by-last-accessed-at",
-    "messageCount": "elevenlabs:conversations:by-message-count",
+INDEX_PREFIX = "elevenlabs:conversations:"
+# lua/indexes.lua derives an agent's indexes the same way: AGENT_INDEX_PREFIX + agentId + suffix.
+AGENT_INDEX_PREFIX = f"{INDEX_PREFIX}agent:"
+_SORT_INDEX_SUFFIXES: dict[SortBy, str] = {
+    "createdAt": "by-created-at",
+    "lastAccessedAt": "by-last-accessed-at",
+    "messageCount": "by-message-count",
 }
-EXPIRY_INDEX_KEY = "elevenlabs:conversations:by-expiry"
-BY_ELEVENLABS_ID_KEY = "elevenlabs:conversations:by-elevenlabs-id"
-ELEVENLABS_IDS_KEY = "elevenlabs:conversations:elevenlabs-ids"
+_EXPIRY_INDEX_SUFFIX = "by-expiry"
+
+
+def sort_index_key(sort_by: SortBy, agent_id: str | None = None) -> str:
+    """The sorted set of all conversations (or of one agent's) by `sort_by`."""
+    base = INDEX_PREFIX if agent_id is None else f"{AGENT_INDEX_PREFIX}{agent_id}:"
+    return f"{base}{_SORT_INDEX_SUFFIXES[sort_by]}"
+
+
+def expiry_index_key(agent_id: str | None = None) -> str:
+    base = INDEX_PREFIX if agent_id is None else f"{AGENT_INDEX_PREFIX}{agent_id}:"
+    return f"{base}{_EXPIRY_INDEX_SUFFIX}"
+
+
+SORT_INDEX_KEYS: dict[SortBy, str] = {
+    sort_by: sort_index_key(sort_by) for sort_by in _SORT_INDEX_SUFFIXES
+}
+EXPIRY_INDEX_KEY = expiry_index_key()
+AGENT_IDS_KEY = f"{INDEX_PREFIX}agent-ids"
+BY_ELEVENLABS_ID_KEY = f"{INDEX_PREFIX}by-elevenlabs-id"
+ELEVENLABS_IDS_KEY = f"{INDEX_PREFIX}elevenlabs-ids"
+# The global keys every index-writing script gets, in the order lua/indexes.lua's ctx reads them.
+_GLOBAL_INDEX_KEYS = [
+    *SORT_INDEX_KEYS.values(),
+    EXPIRY_INDEX_KEY,
+    BY_ELEVENLABS_ID_KEY,
+    ELEVENLABS_IDS_KEY,
+    AGENT_IDS_KEY,
+]
 
 
 class AgentMessage(TypedDict):
@@ -139,7 +173,7 @@ class AppendResult:
 LUA = Path(__file__).parent / "lua"
 
 
-_SHARED = (LUA / "conversation_json.lua", LUA / "elevenlabs_ids.lua", LUA / "sweep_expired.lua")
+_SHARED = (LUA / "conversation_json.lua", LUA / "elevenlabs_ids.lua", LUA / "indexes.lua")
 
 
 def conversation_script(*paths: Path) -> Script:
@@ -152,6 +186,9 @@ _CREATE_OR_TOUCH = conversation_script(LUA / "create_or_touch.lua")
 _GET = conversation_script(LUA / "get.lua")
 _APPEND = conversation_script(LUA / "append.lua")
 _UPDATE = conversation_script(LUA / "update.lua")
+_DELETE = conversation_script(LUA / "delete.lua")
+_MESSAGES_PAGE = conversation_script(LUA / "messages_page.lua")
+_IMPORT_MESSAGES = conversation_script(LUA / "import_messages.lua")
 _PEEK = lua_script(LUA / "conversation_json.lua", LUA / "peek.lua")
 _LIST_PAGE = lua_script(*_SHARED, LUA / "list_page.lua")
 _PUSHES_PENDING = lua_script(LUA / "pushes_pending.lua")
@@ -165,6 +202,10 @@ _MOST_SWEEP_CALLS = 100
 
 # append_message's outcomes (prelude.lua); scripts answer UNKNOWN_CONVERSATION before any.
 APPENDED, DUPLICATE, FULL, UNKNOWN_CONVERSATION = 1, 0, -2, -1
+_UNKNOWN_CURSOR = -4  # messages_page.lua
+_METADATA_CHANGED = -3  # import_messages.lua
+# How often an import re-reads metadata that a concurrent edit changed under it.
+_IMPORT_ATTEMPTS = 5
 
 
 def _now_ms() -> int:
@@ -179,20 +220,15 @@ def conversation_call(
     extra_keys: list[str] | None = None,
 ) -> Any:
     """Run a `conversation_script` with the KEYS and ARGV that prelude.lua names, then its own
-    (`extra_keys` from KEYS[10], `extra_args` from ARGV[8])."""
+    (`extra_keys` as own_key(1), ..., `extra_args` as own_arg(1), ...)."""
     now_ms = _now_ms() if now_ms is None else now_ms
     ttl_seconds = settings.CONVERSATION_TTL_SECONDS
     expire_at = now_ms + ttl_seconds * 1000 if ttl_seconds > 0 else 0
     keys = [
         conversation_key(conversation_id),
         messages_key(conversation_id),
-        message_ids_key(conversation_id),
-        SORT_INDEX_KEYS["createdAt"],
-        SORT_INDEX_KEYS["lastAccessedAt"],
-        SORT_INDEX_KEYS["messageCount"],
-        EXPIRY_INDEX_KEY,
-        BY_ELEVENLABS_ID_KEY,
-        ELEVENLABS_IDS_KEY,
+        message_index_key(conversation_id),
+        *_GLOBAL_INDEX_KEYS,
         *(extra_keys or ()),
     ]
     args = [
@@ -203,18 +239,10 @@ def conversation_call(
         live_channel(conversation_id),
         settings.CONVERSATION_MAX_MESSAGES,
         settings.CONVERSATION_MAX_BYTES,
+        AGENT_INDEX_PREFIX,
         *extra_args,
     ]
     return script(keys=keys, args=args, client=redis_client())
-
-
-def _profile_fields(agent_id: str | None, metadata: dict[str, Any] | None) -> list[str | bytes]:
-    fields: list[str | bytes] = []
-    if agent_id is not None:
-        fields += ["agentId", agent_id]
-    if metadata is not None:
-        fields += ["metadata", dumps(metadata)]
-    return fields
 
 
 @store_operation
@@ -223,8 +251,7 @@ def conversation_create(
 ) -> AgentConversation:
     """Create an empty conversation with a new UUID4 id."""
     conversation_id, now_ms = str(uuid.uuid4()), _now_ms()
-    fields = _profile_fields(agent_id, metadata)
-    _create_or_touch(conversation_id, *fields, now_ms=now_ms)
+    _create_or_touch(conversation_id, agent_id=agent_id, metadata=metadata, now_ms=now_ms)
     conversation: AgentConversation = {
         "conversationId": conversation_id,
         "messages": [],
@@ -263,30 +290,35 @@ def conversation_ensure(
     `elevenlabs_id`, the ElevenLabs conversation id of a call, is mapped to this conversation
     for as long as it exists (`conversation_id_for`). `agent_id` is set only when creating.
     """
-    fields = _profile_fields(agent_id, None)
     return _create_or_touch(
-        conversation_id, *fields, companion=companion, elevenlabs_id=elevenlabs_id
+        conversation_id, companion=companion, elevenlabs_id=elevenlabs_id, agent_id=agent_id
     )
 
 
 def _create_or_touch(
     conversation_id: str,
-    *fields: str | bytes,
+    *,
     companion: Companion | None = None,
     elevenlabs_id: str | None = None,
+    agent_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
     now_ms: int | None = None,
 ) -> bool:
-    """create_or_touch.lua, with the companion (none: '' and 0), the ElevenLabs id (none: '')
-    and a new conversation's fields; True if it created the conversation."""
+    """create_or_touch.lua, with '' for each absent value; True if it created the conversation."""
     if companion is None:
         extra_keys, value, ttl_ms = [], b"", 0
     else:
         extra_keys, value, ttl_ms = [companion.key], companion.value, companion.ttl_seconds * 1000
     created = conversation_call(
-        _CREATE_OR_TOUCH, conversation_id, value, ttl_ms, elevenlabs_id or "", *fields,
+        _CREATE_OR_TOUCH, conversation_id,
+        value, ttl_ms, elevenlabs_id or "", agent_id or "", _metadata_json(metadata),
         now_ms=now_ms, extra_keys=extra_keys,
     )  # fmt: skip
     return created == 1
+
+
+def _metadata_json(metadata: dict[str, Any] | None) -> bytes:
+    return b"" if metadata is None else dumps(metadata)
 
 
 @store_operation
@@ -321,10 +353,67 @@ def conversation_peek(*, conversation_id: str) -> RawJSON | None:
 @store_operation
 def conversation_update(
     *, conversation_id: str, agent_id: str | None = None, metadata: dict[str, Any] | None = None
-) -> bool:
-    """Set the conversation's agentId and/or metadata; False if it does not exist."""
-    fields = _profile_fields(agent_id, metadata)
-    return conversation_call(_UPDATE, conversation_id, *fields) == 1
+) -> RawJSON | None:
+    """Set the conversation's agentId and/or metadata (replaced as a whole), counting it as
+    used; the updated conversation, or None if it does not exist."""
+    updated = conversation_call(_UPDATE, conversation_id, agent_id or "", _metadata_json(metadata))
+    return RawJSON(updated) if updated else None
+
+
+DELETED = "agent_conversation.deleted"
+
+
+@store_operation
+def conversation_delete(*, conversation_id: str) -> bool:
+    """Delete the conversation and everything of it (messages, session, pending pushes, index
+    entries, ElevenLabs ids), and tell its subscribers; True if it existed."""
+    from agent_sessions.store import session_key  # sessions import this module
+
+    frame = dumps({"type": DELETED, "conversationId": conversation_id})
+    existed = conversation_call(
+        _DELETE, conversation_id, frame,
+        extra_keys=[session_key(conversation_id), pushes_key(conversation_id)],
+    )  # fmt: skip
+    return existed == 1
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: RawJSON  # a JSON array of AgentMessage
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
+
+
+class UnknownCursor(Exception):
+    """The page's after/before messageId is not in the conversation."""
+
+
+@store_operation
+def messages_page(
+    *, conversation_id: str, limit: int, after: str | None = None, before: str | None = None
+) -> MessagePage | None:
+    """`limit` messages in append order: the oldest, or those right after (before) a messageId;
+    None for an unknown conversation. Counts the conversation as used. Raises UnknownCursor."""
+    direction, cursor = ("after", after) if after is not None else ("before", before)
+    answer = conversation_call(
+        _MESSAGES_PAGE,
+        conversation_id,
+        limit,
+        direction if cursor is not None else "",
+        cursor or "",
+    )
+    if answer[0] == UNKNOWN_CONVERSATION:
+        return None
+    if answer[0] == _UNKNOWN_CURSOR:
+        raise UnknownCursor
+    _, more, *page = answer
+    return MessagePage(
+        messages=RawJSON(b"[" + b",".join(page) + b"]"),
+        has_more=bool(more),
+        first_id=loads(page[0])["messageId"] if page else None,
+        last_id=loads(page[-1])["messageId"] if page else None,
+    )
 
 
 @store_operation
@@ -349,22 +438,26 @@ def message_append(*, conversation_id: str, message: AgentMessage) -> AppendResu
 
 @store_operation
 def conversation_list(
-    *, limit: int, offset: int, sort_by: SortBy, sort_order: SortOrder
+    *,
+    limit: int,
+    offset: int,
+    sort_by: SortBy,
+    sort_order: SortOrder,
+    agent_id: str | None = None,
 ) -> ConversationPage:
-    """One page of conversations in the given order (ties by conversationId); never touches them.
+    """One page of conversations (all, or `agent_id`'s) in the given order (ties by
+    conversationId); never touches them.
 
     One round trip for the total and the page's conversations, plus one for each conversation
     too large to assemble in that call.
     """
     index_keys = [
-        SORT_INDEX_KEYS[sort_by],
-        *SORT_INDEX_KEYS.values(),
-        EXPIRY_INDEX_KEY,
-        BY_ELEVENLABS_ID_KEY,
-        ELEVENLABS_IDS_KEY,
+        sort_index_key(sort_by, agent_id),
+        expiry_index_key(agent_id),
+        *_GLOBAL_INDEX_KEYS,
     ]
     args = [offset, limit, sort_order, CONVERSATION_KEY_PREFIX, MESSAGES_KEY_SUFFIX]
-    args.append(LIST_PAGE_INLINE_BYTES)
+    args += [LIST_PAGE_INLINE_BYTES, AGENT_INDEX_PREFIX]
     # A backlog of expired conversations is swept a bounded amount per call (list_page.lua).
     for _ in range(_MOST_SWEEP_CALLS):
         total, unswept, *page = _LIST_PAGE(keys=index_keys, args=args, client=redis_client())
@@ -393,3 +486,42 @@ def pushes_pending(*, conversation_id: str) -> list[dict[str, Any]]:
 def push_acknowledge(*, conversation_id: str, delivery_id: str) -> bool:
     """The browser relayed this push to the agent: never send it again. True if it was pending."""
     return bool(redis_client().hdel(pushes_key(conversation_id), delivery_id))
+
+
+@dataclass(frozen=True)
+class Imported:
+    imported: int
+    duplicates: int
+    full: int  # not stored: the conversation reached its caps
+
+
+class ConversationChanging(Exception):
+    """The conversation's metadata kept changing under an import."""
+
+
+@store_operation
+def messages_import(
+    *,
+    conversation_id: str,
+    messages: list[AgentMessage],
+    metadata_update: Callable[[dict[str, Any]], dict[str, Any]],
+) -> Imported | None:
+    """Append many messages at once (idempotently by messageId) and set the metadata to
+    `metadata_update(current metadata)`, in one step; one `updated` frame. None for an unknown
+    conversation."""
+    client = redis_client()
+    pairs: list[str | bytes] = []
+    for message in messages:
+        pairs += [message["messageId"], dumps(message)]
+    for _ in range(_IMPORT_ATTEMPTS):
+        stored = client.hget(conversation_key(conversation_id), "metadata")
+        current = loads(stored) if stored else {}
+        answer = conversation_call(
+            _IMPORT_MESSAGES, conversation_id,
+            stored or b"", dumps(metadata_update(current)), *pairs,
+        )  # fmt: skip
+        if answer[0] == UNKNOWN_CONVERSATION:
+            return None
+        if answer[0] != _METADATA_CHANGED:
+            return Imported(imported=answer[1], duplicates=answer[2], full=answer[3])
+    raise ConversationChanging

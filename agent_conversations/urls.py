@@ -8,8 +8,15 @@ urlpatterns = [
     path("new", ConversationViewSet.as_view({"post": "create"}), name="agent-conversation-new"),
     path(
         "<str:conversation_id>",
-        ConversationViewSet.as_view({"get": "retrieve"}),
+        ConversationViewSet.as_view(
+            {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+        ),
         name="agent-conversation",
+    ),
+    path(
+        "<str:conversation_id>/messages",
+        ConversationViewSet.as_view({"get": "messages"}),
+        name="agent-conversation-messages",
     ),
     path(
         "<str:conversation_id>/message",

@@ -1,4 +1,4 @@
-"""The agent-conversation routes: list, new, get, and append a message."""
+"""The agent-conversation routes: list, new, get, edit, delete, append and page messages."""
 
 import uuid
 
@@ -15,8 +15,12 @@ from agent_conversations.serializers import (
     ConversationCreateInput,
     ConversationListPage,
     ConversationListQuery,
+    ConversationRemoved,
+    ConversationUpdateInput,
     MessageAdded,
     MessageAppendInput,
+    MessagePage,
+    MessagePageQuery,
     validated_conversation_id,
 )
 from agent_conversations.store import AgentConversation
@@ -32,8 +36,15 @@ CONVERSATION_FULL = (
 )
 
 
+MESSAGE_NOT_FOUND = "Message not found in this conversation"
+
+
 class ConversationNotFound(NotFound):
     default_detail = CONVERSATION_NOT_FOUND
+
+
+class MessageNotFound(NotFound):
+    default_detail = MESSAGE_NOT_FOUND
 
 
 class ConversationFull(APIException):
@@ -69,6 +80,7 @@ class ConversationViewSet(viewsets.ViewSet):
             offset=params["offset"],
             sort_by=params["sortBy"],
             sort_order=params["sortOrder"],
+            agent_id=params.get("agentId"),
         )
         return Response(
             {
@@ -116,6 +128,64 @@ class ConversationViewSet(viewsets.ViewSet):
         if conversation is None:
             raise ConversationNotFound
         return Response(conversation)
+
+    @documented(
+        AgentConversation,
+        400, 404, 413, 415,
+        request=ConversationUpdateInput,
+        parameters=[CONVERSATION_ID_PARAMETER],
+        summary="Set agentId and/or metadata (metadata replaced as a whole)",
+    )  # fmt: skip
+    def partial_update(self, request: Request, conversation_id: str) -> Response:
+        conversation_id = validated_conversation_id(conversation_id)
+        body = ConversationUpdateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        conversation = store.conversation_update(
+            conversation_id=conversation_id,
+            agent_id=body.validated_data.get("agentId"),
+            metadata=body.validated_data.get("metadata"),
+        )
+        if conversation is None:
+            raise ConversationNotFound
+        return Response(conversation)
+
+    @documented(
+        ConversationRemoved,
+        400,
+        parameters=[CONVERSATION_ID_PARAMETER],
+        summary="Delete the conversation and everything of it (idempotent)",
+    )  # fmt: skip
+    def destroy(self, request: Request, conversation_id: str) -> Response:
+        conversation_id = validated_conversation_id(conversation_id)
+        removed = store.conversation_delete(conversation_id=conversation_id)
+        return Response({"success": True, "removed": removed})
+
+    @documented(
+        MessagePage,
+        400, 404,
+        parameters=[CONVERSATION_ID_PARAMETER, MessagePageQuery],
+        summary="A page of messages in append order (oldest first, or after/before a messageId)",
+    )  # fmt: skip
+    def messages(self, request: Request, conversation_id: str) -> Response:
+        conversation_id = validated_conversation_id(conversation_id)
+        query = MessagePageQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        try:
+            page = store.messages_page(
+                conversation_id=conversation_id,
+                limit=params["limit"],
+                after=params.get("after"),
+                before=params.get("before"),
+            )
+        except store.UnknownCursor:
+            raise MessageNotFound from None
+        if page is None:
+            raise ConversationNotFound
+        body = {"messages": page.messages, "hasMore": page.has_more}
+        if page.first_id is not None:
+            body |= {"firstId": page.first_id, "lastId": page.last_id}
+        return Response(body)
 
     @documented(
         MessageAdded,

@@ -14,7 +14,12 @@ from redis.connection import Connection
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 
-from agent_conversations.store import conversation_ensure, live_channel, message_append
+from agent_conversations.store import (
+    AgentMessage,
+    conversation_ensure,
+    live_channel,
+    message_append,
+)
 from elevenlabs_agent.redis import redis_client
 
 API = "/agent-conversations/api"
@@ -62,8 +67,18 @@ def per_request(request: Callable[[], object], samples: int = 50) -> tuple[float
 
 
 def populate(total: int, already: int) -> None:
+    """Conversations of two agents, alternately (the filtered list pages one of them)."""
     for n in range(already, total):
-        conversation_ensure(conversation_id=f"bench-{n:06d}")
+        conversation_ensure(conversation_id=f"bench-{n:06d}", agent_id=f"agent-{n % 2}")
+
+
+def fill(conversation_id: str, total: int, already: int) -> None:
+    for n in range(already, total):
+        message: AgentMessage = {
+            "messageId": f"m{n}", "role": "user", "content": f"line {n}",
+            "timestamp": "2026-11-27T12:00:00.000Z", "source": "voice",
+        }  # fmt: skip
+        message_append(conversation_id=conversation_id, message=message)
 
 
 def main() -> None:
@@ -71,15 +86,37 @@ def main() -> None:
     redis_client().flushdb()
     api = APIClient()
     list_page = lambda: api.get(f"{API}/list", {"limit": 20, "sortBy": "lastAccessedAt"})  # noqa: E731
+    agent_page = lambda: api.get(f"{API}/list", {"limit": 20, "agentId": "agent-0"})  # noqa: E731
     rows: list[tuple[str, str]] = []
 
     stored = 0
-    list_times = {}
+    list_times, agent_times = {}, {}
     for size in SIZES:
         populate(size, stored)
         stored = size
         list_times[size] = median_ms(list_page)
+        agent_times[size] = median_ms(agent_page)
         rows.append((f"list page (20) at {size:,} conversations", f"{list_times[size]:.3f} ms"))
+        rows.append(
+            (f"one agent's list page (20) at {size:,} conversations", f"{agent_times[size]:.3f} ms")
+        )
+
+    # Message pages of 50 from the middle of a conversation of 100 to 100,000 messages.
+    caps = settings.CONVERSATION_MAX_MESSAGES, settings.CONVERSATION_MAX_BYTES
+    settings.CONVERSATION_MAX_MESSAGES = settings.CONVERSATION_MAX_BYTES = 10**9
+    long = api.post(f"{API}/new").json()["conversationId"]
+    filled = 0
+    page_times = {}
+    for size in SIZES:
+        fill(long, size, filled)
+        filled = size
+        middle = {"limit": 50, "after": f"m{size // 2}"}
+        page_times[size] = median_ms(lambda: api.get(f"{API}/{long}/messages", middle))  # noqa: B023
+        rows.append(
+            (f"message page (50) in the middle of {size:,} messages", f"{page_times[size]:.3f} ms")
+        )
+    api.delete(f"{API}/{long}")
+    settings.CONVERSATION_MAX_MESSAGES, settings.CONVERSATION_MAX_BYTES = caps
 
     cid = api.post(f"{API}/new").json()["conversationId"]
     n = 0
@@ -114,6 +151,14 @@ def main() -> None:
     ratio_list = list_times[SIZES[-1]] / list_times[SIZES[0]]
     rows.append(
         (f"list at {SIZES[-1]:,} / list at {SIZES[0]:,}", f"{ratio_list:.2f}x (target <= 1.5x)")
+    )
+    ratio_agent = agent_times[SIZES[-1]] / agent_times[SIZES[0]]
+    rows.append(
+        (f"agent list at {SIZES[-1]:,} / at {SIZES[0]:,}", f"{ratio_agent:.2f}x (target <= 1.5x)")
+    )
+    ratio_pages = page_times[SIZES[-1]] / page_times[SIZES[0]]
+    rows.append(
+        (f"message page at {SIZES[-1]:,} / at {SIZES[0]:,}", f"{ratio_pages:.2f}x (target <= 1.5x)")
     )
     rows.append(("append at 2,000 / append at 1", f"{late / early:.2f}x (target <= 1.5x)"))
 

@@ -14,11 +14,11 @@ from django.core.wsgi import get_wsgi_application
 django_wsgi = get_wsgi_application()  # sets Django up before the consumers are imported
 
 from elevenlabs_agent.asgi_http import InlineWSGI  # noqa: E402
-from elevenlabs_agent.urls import WAITING_PATHS, websocket_urlpatterns  # noqa: E402
+from elevenlabs_agent.urls import BODY_LIMITS, WAITING_PATHS, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": InlineWSGI(django_wsgi, waiting_paths=WAITING_PATHS),
+        "http": InlineWSGI(django_wsgi, waiting_paths=WAITING_PATHS, body_limits=BODY_LIMITS),
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )

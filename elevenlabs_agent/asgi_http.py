@@ -108,13 +108,20 @@ async def _respond(
 class InlineWSGI:
     """An ASGI HTTP application that reads the body, then calls a WSGI application inline."""
 
-    def __init__(self, wsgi_app: WSGIApp, waiting_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        wsgi_app: WSGIApp,
+        waiting_paths: frozenset[str] = frozenset(),
+        body_limits: dict[str, str] | None = None,
+    ) -> None:
         self.wsgi_app = wsgi_app
         self.waiting_paths = waiting_paths
+        # Paths whose bodies may exceed MAX_REQUEST_BODY_BYTES, and the setting that bounds them.
+        self.body_limits = body_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            limit = settings.MAX_REQUEST_BODY_BYTES
+            limit = getattr(settings, self.body_limits.get(scope["path"], "MAX_REQUEST_BODY_BYTES"))
             declared = _declared_length(scope)
             if declared is not None and declared > limit:
                 raise _BodyRefused(413, REQUEST_TOO_LARGE)

@@ -30,13 +30,15 @@ class BoundedJSONParser(JSONParser):
     DRF reads the request stream itself, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE never applies.
     """
 
+    limit_setting = "MAX_REQUEST_BODY_BYTES"
+
     def parse(
         self,
         stream: IO[bytes],
         media_type: str | None = None,
         parser_context: Mapping | None = None,
     ) -> Any:
-        limit = settings.MAX_REQUEST_BODY_BYTES
+        limit = getattr(settings, self.limit_setting)
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise RequestTooLarge
@@ -48,3 +50,9 @@ class BoundedJSONParser(JSONParser):
             )
         except (ValueError, RecursionError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
+
+
+class TranscriptJSONParser(BoundedJSONParser):
+    """For ElevenLabs' post-call transcripts, whose bodies grow with the call."""
+
+    limit_setting = "TRANSCRIPT_MAX_BODY_BYTES"

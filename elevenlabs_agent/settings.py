@@ -55,6 +55,11 @@ MAX_REQUEST_BODY_BYTES = setting(
     env.int, "MAX_REQUEST_BODY_BYTES", 256 * 1024, allowed="a number of bytes above 0",
     valid=positive,
 )  # fmt: skip
+# ElevenLabs' post-call transcripts (the whole call) may be larger.
+TRANSCRIPT_MAX_BODY_BYTES = setting(
+    env.int, "TRANSCRIPT_MAX_BODY_BYTES", 4 * 1024 * 1024, allowed="a number of bytes above 0",
+    valid=positive,
+)  # fmt: skip
 # A body still incomplete after this long is a 408 (it is awaited on the event loop, holding
 # no thread, but not forever).
 REQUEST_BODY_TIMEOUT_SECONDS = setting(
@@ -97,6 +102,8 @@ TASK_TTL_SECONDS = setting(
 )  # fmt: skip
 # Guards /agent-tools and /callback; unset, both answer 503 (never open by default).
 WEBHOOK_SECRET = env.str("WEBHOOK_SECRET", default="")
+# Verifies the signature of ElevenLabs' post-call webhook; unset, it answers 503.
+ELEVENLABS_WEBHOOK_SECRET = env.str("ELEVENLABS_WEBHOOK_SECRET", default="")
 
 # --- Access control, CORS, throttling ----------------------------------------------------------
 # Unset: the API is open, as the existing frontend expects. Set: every gated route needs

@@ -2,9 +2,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from agent_conversations.consumers import ConversationConsumer
+from agent_conversations.post_call import PostCallView
 from elevenlabs_agent import views
 
 API_PREFIX = "agent-conversations/api/"
+POST_CALL_PATH = "/webhooks/elevenlabs/post-call"
 
 urlpatterns = [
     path("health", views.health, name="health"),
@@ -30,11 +32,15 @@ urlpatterns = [
     path(API_PREFIX, include("agent_conversations.urls")),
     path(API_PREFIX, include("agent_sessions.urls")),
     path("", include("agent_tasks.urls")),
+    path(POST_CALL_PATH.lstrip("/"), PostCallView.as_view({"post": "create"}), name="post-call"),
 ]
 
 # Routes that wait on another service (ElevenLabs, cursor-runner): asgi_http.py runs them on a
 # thread, so that their wait holds up no other request or socket of the worker.
 WAITING_PATHS = frozenset({"/config/health", "/signed-url", "/agent-tools"})
+# Routes whose bodies may be larger than MAX_REQUEST_BODY_BYTES, with the setting that bounds
+# them (their views' parsers read the same setting).
+BODY_LIMITS = {POST_CALL_PATH: "TRANSCRIPT_MAX_BODY_BYTES"}
 
 # Served by Channels, on the same port (asgi.py).
 websocket_urlpatterns = [path(f"{API_PREFIX}ws", ConversationConsumer.as_asgi())]

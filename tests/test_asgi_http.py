@@ -80,3 +80,21 @@ def test_a_bad_content_length_is_400(redis_db):
     answer = exchange(f"{API}/new", [*JSON, (b"content-length", b"ten")], [b"{}"])
 
     assert answer["status"] == 400
+
+
+def test_the_post_call_transcript_has_its_own_body_limit(redis_db, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 100
+    settings.TRANSCRIPT_MAX_BODY_BYTES = 10_000
+    body = b'{"type": "post_call_audio", "padding": "' + b"x" * 5_000 + b'"}'
+    headers = [*JSON, (b"content-length", str(len(body)).encode())]
+
+    transcript = exchange("/webhooks/elevenlabs/post-call", headers, [body])
+    elsewhere = exchange(f"{API}/new", headers, [body])
+    too_large = exchange(
+        "/webhooks/elevenlabs/post-call",
+        [*JSON, (b"content-length", b"20000")], [b""], then_wait=0.1,
+    )  # fmt: skip
+
+    assert transcript["status"] == 503  # read whole: refused only for want of a secret
+    assert elsewhere["status"] == 413
+    assert too_large["status"] == 413

@@ -9,6 +9,7 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
@@ -26,7 +27,11 @@ EXAMPLES_PER_OPERATION = 50
 )
 def test_api_answers_every_generated_request_within_its_schema(case, real_redis_db, neighbours):
     # Every request carries the webhook secret, so that the webhooks' bodies get exercised too.
-    case.call_and_validate(headers={"X-Webhook-Secret": WEBHOOK_SECRET})
+    excluded = []
+    if {"after", "before"} <= set(case.query or {}):
+        # OpenAPI cannot say that two query parameters exclude each other; the 400 is documented.
+        excluded.append(positive_data_acceptance)
+    case.call_and_validate(headers={"X-Webhook-Secret": WEBHOOK_SECRET}, excluded_checks=excluded)
 
 
 WEBHOOK_SECRET = "fuzz-secret"
@@ -41,4 +46,6 @@ def neighbours(settings, fake_http):
     settings.ELEVENLABS_AGENT_ID = "agent_fuzz"  # so that no agentId is a valid request
     settings.CURSOR_RUNNER_URL = fake_http.url
     settings.WEBHOOK_SECRET = WEBHOOK_SECRET
+    # Unsigned, the post-call webhook answers 401 (test_post_call.py signs its deliveries).
+    settings.ELEVENLABS_WEBHOOK_SECRET = "fuzz-elevenlabs-secret"
     fake_http.answer(200, '{"signed_url": "wss://example.test/signed"}')

@@ -1,14 +1,15 @@
 -- Create the conversation, or move its lastAccessedAt if it exists (then subscribers hear of it).
--- KEYS[10] (optional): a key to SET in the same step, with ARGV[8] its value and ARGV[9] its TTL
---   in milliseconds (a session registration: its record and its conversation, all or nothing).
--- ARGV[10]: an ElevenLabs conversation id to map to this conversation, or ''.
--- ARGV[11..]: field/value pairs of a new conversation (agentId, metadata).
+-- own_key(1) (optional): a key to SET in the same step, with own_arg(1) its value and own_arg(2)
+--   its TTL in milliseconds (a session registration: its record and its conversation, all or
+--   nothing).
+-- own_arg(3): an ElevenLabs conversation id to map to this conversation, or ''.
+-- own_arg(4): the agentId of a new conversation, or ''; own_arg(5): its metadata JSON, or ''.
 -- Returns 1 if created, 0 if it existed.
-if KEYS[10] then
-  redis.call('SET', KEYS[10], ARGV[8], 'PX', ARGV[9])
+if own_key(1) then
+  redis.call('SET', own_key(1), own_arg(1), 'PX', own_arg(2))
 end
-if ARGV[10] ~= '' then
-  remember_elevenlabs_id(by_elevenlabs_id, elevenlabs_ids, id, ARGV[10])
+if own_arg(3) ~= '' then
+  remember_elevenlabs_id(ctx.by_elevenlabs_id, ctx.elevenlabs_ids, id, own_arg(3))
 end
 if redis.call('EXISTS', conversation) == 1 then
   touch()
@@ -16,9 +17,17 @@ if redis.call('EXISTS', conversation) == 1 then
   return 0
 end
 redis.call('HSET', conversation, 'conversationId', id, 'createdAt', now_iso, 'messageCount', 0,
-           'storedBytes', 0,
-           unpack(ARGV, 11))
-redis.call('ZADD', by_created, now_ms, id)
-redis.call('ZADD', by_count, 0, id)
+           'storedBytes', 0)
+local agent_id = nil
+if own_arg(4) ~= '' then
+  agent_id = own_arg(4)
+  redis.call('HSET', conversation, 'agentId', agent_id)
+  redis.call('HSET', ctx.agent_ids, id, agent_id)
+end
+if own_arg(5) ~= '' then
+  redis.call('HSET', conversation, 'metadata', own_arg(5))
+end
+index_score(ctx, agent_id, 'created', now_ms, id)
+index_score(ctx, agent_id, 'count', 0, id)
 touch()
 return 1

@@ -1,35 +1,51 @@
--- Shared by every script that reads or writes one conversation (store.py's `_conversation_call`).
--- KEYS: 1 conversation hash, 2 messages list, 3 message-ids set, then the sorted-set indexes
---       4 by-created-at, 5 by-last-accessed-at, 6 by-message-count, 7 by-expiry, then the
---       ElevenLabs id maps 8 by-elevenlabs-id, 9 elevenlabs-ids (elevenlabs_ids.lua); each
---       script's own keys start at KEYS[10].
+-- Shared by every script that reads or writes one conversation (store.py's `conversation_call`).
+-- KEYS: 1 conversation hash, 2 messages list, 3 message-index hash, then the global indexes
+--       4 by-created-at, 5 by-last-accessed-at, 6 by-message-count, 7 by-expiry, 8 by-elevenlabs-id,
+--       9 elevenlabs-ids, 10 agent-ids (indexes.lua); a script's own keys: own_key(1), ...
 -- ARGV: 1 conversation id, 2 now (epoch ms), 3 now (ISO-8601, as the frontend shows it),
 --       4 when the keys expire (epoch ms; '0' keeps them forever), 5 the live-update channel,
 --       6 most messages a conversation holds, 7 most bytes of message JSON it holds (caps that
---       keep every read of it short); each script's own arguments start at ARGV[8].
-local conversation, messages, message_ids = KEYS[1], KEYS[2], KEYS[3]
-local by_created, by_accessed, by_count, by_expiry = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local by_elevenlabs_id, elevenlabs_ids = KEYS[8], KEYS[9]
+--       keep every read of it short), 8 the per-agent index prefix; a script's own arguments:
+--       own_arg(1), ...
+local conversation, messages, message_index = KEYS[1], KEYS[2], KEYS[3]
+local ctx = {created = KEYS[4], accessed = KEYS[5], count = KEYS[6], expiry = KEYS[7],
+             by_elevenlabs_id = KEYS[8], elevenlabs_ids = KEYS[9], agent_ids = KEYS[10],
+             agent_prefix = ARGV[8]}
 local id, now_ms, now_iso, expire_at, live_channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local most_messages, most_bytes = tonumber(ARGV[6]), tonumber(ARGV[7])
 
--- Move lastAccessedAt and renew the sliding retention of all three keys; and, as every read
--- and write of a conversation does, sweep a few expired conversations from the indexes.
+local function own_key(n)
+  return KEYS[10 + n]
+end
+
+local function own_arg(n)
+  return ARGV[8 + n]
+end
+
+local function agent_of_conversation()
+  return redis.call('HGET', conversation, 'agentId') or nil
+end
+
+-- Move lastAccessedAt and renew the sliding retention of the conversation's keys; and, as every
+-- read and write of a conversation does, sweep a few expired conversations from the indexes.
 local function touch()
-  sweep_expired({by_created, by_accessed, by_count, by_expiry}, by_expiry,
-                {by_elevenlabs_id, elevenlabs_ids}, 10)
+  sweep_expired(ctx, ctx.expiry, 10)
   redis.call('HSET', conversation, 'lastAccessedAt', now_iso)
-  redis.call('ZADD', by_accessed, now_ms, id)
-  if expire_at == '0' then
-    redis.call('PERSIST', conversation)
-    redis.call('PERSIST', messages)
-    redis.call('PERSIST', message_ids)
-    redis.call('ZREM', by_expiry, id)
-  else
-    redis.call('PEXPIREAT', conversation, expire_at)
-    redis.call('PEXPIREAT', messages, expire_at)
-    redis.call('PEXPIREAT', message_ids, expire_at)
-    redis.call('ZADD', by_expiry, expire_at, id)
+  local agent_id = agent_of_conversation()
+  index_score(ctx, agent_id, 'accessed', now_ms, id)
+  for _, key in ipairs({conversation, messages, message_index}) do
+    if expire_at == '0' then
+      redis.call('PERSIST', key)
+    else
+      redis.call('PEXPIREAT', key, expire_at)
+    end
+  end
+  for _, indexes in ipairs(index_sets(ctx, agent_id)) do
+    if expire_at == '0' then
+      redis.call('ZREM', indexes.expiry, id)
+    else
+      redis.call('ZADD', indexes.expiry, expire_at, id)
+    end
   end
 end
 
@@ -37,6 +53,12 @@ end
 -- (agent_conversations/live.py relies on how it begins).
 -- Published from inside the write, so frames leave in the order the writes happened; and only
 -- when some process subscribes, so a write nobody watches never builds the conversation.
+local function publish(frame)
+  if redis.call('PUBSUB', 'NUMSUB', live_channel)[2] > 0 then
+    redis.call('PUBLISH', live_channel, frame)
+  end
+end
+
 local function publish_update(reason, message_json)
   if redis.call('PUBSUB', 'NUMSUB', live_channel)[2] == 0 then
     return
@@ -58,17 +80,17 @@ local APPENDED, DUPLICATE, FULL = 1, 0, -2
 -- messages are stored.
 local function append_message(message_id, message_json)
   local count = tonumber(redis.call('HGET', conversation, 'messageCount'))
-  if redis.call('SISMEMBER', message_ids, message_id) == 1 then
+  if redis.call('HEXISTS', message_index, message_id) == 1 then
     return DUPLICATE, count
   end
   local stored_bytes = tonumber(redis.call('HGET', conversation, 'storedBytes') or '0')
   if count >= most_messages or stored_bytes + #message_json > most_bytes then
     return FULL, count
   end
-  redis.call('SADD', message_ids, message_id)
-  redis.call('RPUSH', messages, message_json)
+  local length = redis.call('RPUSH', messages, message_json)
+  redis.call('HSET', message_index, message_id, length - 1)
   count = redis.call('HINCRBY', conversation, 'messageCount', 1)
   redis.call('HINCRBY', conversation, 'storedBytes', #message_json)
-  redis.call('ZADD', by_count, count, id)
+  index_score(ctx, agent_of_conversation(), 'count', count, id)
   return APPENDED, count
 end

@@ -1,11 +1,23 @@
--- Set agentId and/or metadata. ARGV[8..]: field/value pairs to set.
--- Returns 1 if updated, 0 for an unknown conversation.
+-- Set agentId and/or metadata (metadata replaced as a whole), moving the conversation to its new
+-- agent's indexes. own_arg(1): the agentId, or '' to keep it; own_arg(2): the metadata JSON, or ''
+-- to keep it. Returns the conversation's JSON, or false for an unknown conversation.
 if redis.call('EXISTS', conversation) == 0 then
-  return 0
+  return false
 end
-if #ARGV >= 8 then
-  redis.call('HSET', conversation, unpack(ARGV, 8))
+local old_agent, new_agent = agent_of_conversation(), own_arg(1)
+if new_agent ~= '' and new_agent ~= old_agent then
+  if old_agent then
+    index_remove(agent_indexes(ctx, old_agent), id)
+  end
+  local moved = agent_indexes(ctx, new_agent)
+  redis.call('ZADD', moved.created, redis.call('ZSCORE', ctx.created, id), id)
+  redis.call('ZADD', moved.count, redis.call('HGET', conversation, 'messageCount'), id)
+  redis.call('HSET', conversation, 'agentId', new_agent)
+  redis.call('HSET', ctx.agent_ids, id, new_agent)
 end
-touch()
+if own_arg(2) ~= '' then
+  redis.call('HSET', conversation, 'metadata', own_arg(2))
+end
+touch()  -- sets lastAccessedAt and expiry in every index the conversation is in now
 publish_update('updated')
-return 1
+return conversation_json(conversation, messages)

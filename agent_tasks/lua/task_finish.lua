@@ -1,32 +1,30 @@
 -- Finish a task as its callback reports: its record, its closing message and, when the
 -- conversation has a live session, a push for the agent, kept until the browser acknowledges
 -- it (agent_conversations/store.py: pushes_pending). Runs after prelude.lua.
--- KEYS[10]: the task, KEYS[11]: the conversation's session, KEYS[12]: its pushes hash.
--- ARGV[8]: the task JSON as the caller read it, ARGV[9]: the finished task JSON,
--- ARGV[10]: the closing message's messageId, ARGV[11]: its JSON, ARGV[12]: the push's
--- deliveryId, ARGV[13]: the push as kept in the pushes hash, ARGV[14]: the push frame.
+-- own_key(1): the task, own_key(2): the conversation's session, own_key(3): its pushes hash.
+-- own_arg(1): the task JSON as the caller read it, own_arg(2): the finished task JSON,
+-- own_arg(3): the closing message's messageId, own_arg(4): its JSON, own_arg(5): the push's
+-- deliveryId, own_arg(6): the push as kept in the pushes hash, own_arg(7): the push frame.
 -- Returns -3 when the task is no longer what the caller read (another callback came first:
 -- nothing is written), -1 for an unknown conversation (nothing is written), else the closing
 -- message's outcome (a full conversation keeps the task's result, not the message).
-local refusal = task_check(KEYS[10], ARGV[8])
+local refusal = task_check(own_key(1), own_arg(1))
 if refusal then
   return refusal
 end
-redis.call('SET', KEYS[10], ARGV[9], 'KEEPTTL')
-local outcome = append_message(ARGV[10], ARGV[11])
+redis.call('SET', own_key(1), own_arg(2), 'KEEPTTL')
+local outcome = append_message(own_arg(3), own_arg(4))
 touch()
 if outcome == APPENDED then
-  publish_update('message_added', ARGV[11])
+  publish_update('message_added', own_arg(4))
 end
-if redis.call('EXISTS', KEYS[11]) == 1 then
-  redis.call('HSET', KEYS[12], ARGV[12], ARGV[13])
+if redis.call('EXISTS', own_key(2)) == 1 then
+  redis.call('HSET', own_key(3), own_arg(5), own_arg(6))
   -- The pushes expire with the newest one's task.
-  local task_ttl = redis.call('PTTL', KEYS[10])
-  if task_ttl > redis.call('PTTL', KEYS[12]) then
-    redis.call('PEXPIRE', KEYS[12], task_ttl)
+  local task_ttl = redis.call('PTTL', own_key(1))
+  if task_ttl > redis.call('PTTL', own_key(3)) then
+    redis.call('PEXPIRE', own_key(3), task_ttl)
   end
-  if redis.call('PUBSUB', 'NUMSUB', live_channel)[2] > 0 then
-    redis.call('PUBLISH', live_channel, ARGV[14])
-  end
+  publish(own_arg(7))
 end
 return outcome

@@ -1,18 +1,18 @@
 -- Start a task: its record and its pending message in one step, before anything is dispatched
 -- (so a crash leaves a visible pending task, never a lost one). Runs after prelude.lua.
--- KEYS[10]: the task key.
--- ARGV[8]: the task JSON, ARGV[9]: its TTL (ms), ARGV[10]: the message's messageId,
--- ARGV[11]: the message JSON.
+-- own_key(1): the task key.
+-- own_arg(1): the task JSON, own_arg(2): its TTL (ms), own_arg(3): the message's messageId,
+-- own_arg(4): the message JSON.
 -- Returns {outcome, index of the message in the messages list}: APPENDED; FULL (nothing is
 -- written); -1 unknown conversation.
 if redis.call('EXISTS', conversation) == 0 then
   return {-1, 0}
 end
-local outcome, count = append_message(ARGV[10], ARGV[11])
+local outcome, count = append_message(own_arg(3), own_arg(4))
 if outcome == FULL then
   return {outcome, count}
 end
-redis.call('SET', KEYS[10], ARGV[8], 'PX', ARGV[9])
+redis.call('SET', own_key(1), own_arg(1), 'PX', own_arg(2))
 touch()
-publish_update('message_added', ARGV[11])
+publish_update('message_added', own_arg(4))
 return {outcome, count - 1}

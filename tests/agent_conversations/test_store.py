@@ -17,7 +17,7 @@ from agent_conversations.store import (
     conversation_list,
     conversation_update,
     message_append,
-    message_ids_key,
+    message_index_key,
     messages_key,
 )
 from agent_sessions.store import session_delete, session_set
@@ -157,26 +157,30 @@ def test_message_append_to_unknown_conversation_returns_none_and_writes_nothing(
 def test_message_append_moves_last_accessed_and_renews_every_key(redis_db, clock):
     cid = conversation_create()["conversationId"]
     message_append(conversation_id=cid, message=a_message("m1"))
-    for key in (conversation_key(cid), messages_key(cid), message_ids_key(cid)):
+    for key in (conversation_key(cid), messages_key(cid), message_index_key(cid)):
         redis_db.expire(key, 100)
     clock.now += 1  # a millisecond later
 
     message_append(conversation_id=cid, message=a_message("m2"))
 
     assert redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], cid) == clock.now
-    for key in (conversation_key(cid), messages_key(cid), message_ids_key(cid)):
+    for key in (conversation_key(cid), messages_key(cid), message_index_key(cid)):
         assert THIRTY_DAYS - 10 < redis_db.ttl(key) <= THIRTY_DAYS
 
 
 def test_conversation_update_sets_agent_and_metadata(redis_db):
     cid = conversation_create(agent_id="old")["conversationId"]
 
-    assert conversation_update(conversation_id=cid, agent_id="new", metadata={"k": [1]}) is True
+    updated = conversation_update(conversation_id=cid, agent_id="new", metadata={"k": [1]})
 
     conversation = opened(cid)
+    assert updated.decoded() == {
+        **conversation,
+        "lastAccessedAt": updated.decoded()["lastAccessedAt"],
+    }
     assert conversation["agentId"] == "new"
     assert conversation["metadata"] == {"k": [1]}
-    assert conversation_update(conversation_id="ghost", agent_id="x") is False
+    assert conversation_update(conversation_id="ghost", agent_id="x") is None
     assert redis_db.exists(conversation_key("ghost")) == 0
 
 
@@ -289,7 +293,7 @@ def test_retention_zero_keeps_forever(redis_db, settings):
     cid = conversation_create()["conversationId"]
     message_append(conversation_id=cid, message=a_message("m1"))
 
-    for key in (conversation_key(cid), messages_key(cid), message_ids_key(cid)):
+    for key in (conversation_key(cid), messages_key(cid), message_index_key(cid)):
         assert redis_db.ttl(key) == -1
     assert redis_db.zscore(EXPIRY_INDEX_KEY, cid) is None
 
