@@ -10,16 +10,24 @@ GRANIAN   := --interface asginl --log-level $${GRANIAN_LOG_LEVEL:-warning}
 APP       := elevenlabs_agent.asgi:application
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve test lint format redis bench bench-http bench-ws profile demo-callback
+.PHONY: help install lock run serve test lint format redis bench bench-http bench-ws profile demo-callback
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@# The versions CI tested (requirements.lock), within the ranges of pyproject.toml.
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $@
+
+lock: ## Re-resolve the dependencies and write requirements.lock (commit it)
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[dev,bench]'
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+	rm -rf .lock-venv
 
 install: $(STAMP) ## Create the virtualenv and install the project with its dev tools
 
@@ -45,11 +53,11 @@ bench: $(STAMP) redis ## Store benchmark against the real Redis (flushes its db 
 	$(BIN)/python bench/store_bench.py
 
 bench-http: $(STAMP) ## Every route under wrk on candidate servers; writes docs/http-bench/
-	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[bench]'
 	$(BIN)/python bench/http_bench.py
 
 bench-ws: $(STAMP) ## 1,000 live sockets under appends on make serve; writes docs/ws-bench/
-	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[bench]'
 	$(BIN)/python bench/ws_bench.py
 
 profile: $(STAMP) redis ## Where each route's time goes (in-process, real Redis db 14); see docs/performance.md
@@ -61,7 +69,8 @@ demo-callback: $(STAMP) ## A tool call through a fake cursor-runner: pending, th
 lint: $(STAMP) ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	@# mypy's django plugin loads the settings: as production would (no embedded-store warning).
+	REDIS_URL=redis://localhost:6379/0 $(BIN)/mypy
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -27,11 +27,10 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from agent_conversations import store
-from agent_conversations.serializers import CONVERSATION_ID_PATTERN
-from agent_conversations.views import CONVERSATION_NOT_FOUND
 from elevenlabs_agent.authentication import matching_key
 from elevenlabs_agent.encoding import dumps, loads
-from elevenlabs_agent.exceptions import StoreUnavailable
+from elevenlabs_agent.errors import CONVERSATION_NOT_FOUND, StoreUnavailable
+from elevenlabs_agent.ids import CONVERSATION_ID
 from elevenlabs_agent.redis import OUTAGE_ERRORS
 
 # Application close codes (a browser sees only those sent after the handshake).
@@ -231,7 +230,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if settings.AGENT_API_KEYS and key is None:
             return CLOSE_UNAUTHORIZED
         ids = query.get("conversationId") or query.get("id") or [""]
-        if not CONVERSATION_ID_PATTERN.fullmatch(ids[0]):
+        if not CONVERSATION_ID.pattern.fullmatch(ids[0]):
             return CLOSE_INVALID_ID
         return None
 

@@ -14,15 +14,20 @@ import uuid
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from django.conf import settings
-from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import APIException
+from rest_framework import serializers, viewsets
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agent_conversations import store
-from agent_conversations.serializers import CONVERSATION_ID_PATTERN, MESSAGE_CONTENT_MAX_LENGTH
+from agent_conversations.serializers import MESSAGE_CONTENT_MAX_LENGTH
 from agent_conversations.store import AgentMessage
+from elevenlabs_agent.errors import (
+    ConversationChanging,
+    ElevenLabsWebhookSecretMissing,
+    SignatureInvalid,
+)
+from elevenlabs_agent.ids import CONVERSATION_ID
 from elevenlabs_agent.openapi import documented
 from elevenlabs_agent.parsers import TranscriptJSONParser
 from elevenlabs_agent.permissions import FeatureEnabled
@@ -35,27 +40,6 @@ if TYPE_CHECKING:
 TRANSCRIPTION = "post_call_transcription"
 # A signature older or newer than this is refused: a captured delivery cannot be replayed later.
 SIGNATURE_TOLERANCE_SECONDS = 30 * 60
-SECRET_MISSING = "ELEVENLABS_WEBHOOK_SECRET is not configured"
-SIGNATURE_INVALID = "Missing, malformed, expired or wrong ElevenLabs-Signature"
-CONVERSATION_CHANGING = "The conversation is being edited; deliver the transcript again"
-
-
-class SecretMissing(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = SECRET_MISSING
-    default_code = "elevenlabs_webhook_secret_missing"
-
-
-class SignatureInvalid(APIException):
-    status_code = status.HTTP_401_UNAUTHORIZED
-    default_detail = SIGNATURE_INVALID
-    default_code = "signature_invalid"
-
-
-class ConversationChanging(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = CONVERSATION_CHANGING
-    default_code = "conversation_changing"
 
 
 def signature_valid(header: str, body: bytes, secret: str, now: float) -> bool:
@@ -77,7 +61,7 @@ class ElevenLabsSignatureRequired(BasePermission):
             return True  # the view answers 405 (DRF checks permissions before the method)
         secret = settings.ELEVENLABS_WEBHOOK_SECRET
         if not secret:
-            raise SecretMissing
+            raise ElevenLabsWebhookSecretMissing
         header = request.headers.get("ElevenLabs-Signature", "")
         if not signature_valid(header, request.body, secret, time.time()):
             raise SignatureInvalid
@@ -105,7 +89,8 @@ class PostCallData(InputSerializer):
 
 class PostCallInput(InputSerializer):
     type = StrictCharField(max_length=64)
-    data = JSONObjectField(required=False, default=dict)
+    # A field named like Serializer.data: DRF's metaclass moves declared fields off the class.
+    data = JSONObjectField(required=False, default=dict)  # type: ignore[assignment]
 
 
 class PostCallImported(TypedDict):
@@ -122,7 +107,7 @@ def _client_conversation_id(data: dict[str, Any]) -> str | None:
     client_data = data.get("conversation_initiation_client_data") or {}
     variables = client_data.get("dynamic_variables") if isinstance(client_data, dict) else None
     candidate = variables.get("conversation_id") if isinstance(variables, dict) else None
-    if isinstance(candidate, str) and CONVERSATION_ID_PATTERN.fullmatch(candidate):
+    if isinstance(candidate, str) and CONVERSATION_ID.pattern.fullmatch(candidate):
         return candidate
     return None
 

@@ -1,11 +1,8 @@
-"""Validation of conversation ids and of the conversation routes' input."""
+"""Validation of the conversation routes' input, and the shapes of their answers."""
 
-import re
 from typing import Any, NotRequired, TypedDict
 
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 
 from agent_conversations.store import AgentConversation, AgentMessage
 from elevenlabs_agent.serializers import (
@@ -16,30 +13,6 @@ from elevenlabs_agent.serializers import (
     TimestampField,
     WholeNumberField,
 )
-
-# The contract's id pattern, less the route names `list` and `new`, which are never ids.
-CONVERSATION_ID_PATTERN = re.compile(r"^(?!(?:list|new)$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-INVALID_CONVERSATION_ID = (
-    "Must be 1-128 characters of letters, digits, '.', '_' or '-', starting with a letter or "
-    "digit, and not 'list' or 'new'."
-)
-
-
-CONVERSATION_ID_PARAMETER = OpenApiParameter(
-    "conversation_id",
-    str,
-    OpenApiParameter.PATH,
-    pattern=CONVERSATION_ID_PATTERN.pattern,
-    description="Conversation id ('list' and 'new' are routes, never ids)",
-)
-
-
-def validated_conversation_id(value: str) -> str:
-    """The path's conversation id, or a 400 before Redis is touched."""
-    if not CONVERSATION_ID_PATTERN.fullmatch(value):
-        raise ValidationError({"conversationId": [INVALID_CONVERSATION_ID]})
-    return value
-
 
 MAX_PAGE_SIZE = 100
 MAX_OFFSET = 1_000_000_000
@@ -109,7 +82,9 @@ class MessageAppendInput(InputSerializer):
         max_length=MESSAGE_CONTENT_MAX_LENGTH,
         error_messages={"pattern": BLANK_CONTENT},
     )
-    source = serializers.ChoiceField(
+    # DRF's serializer metaclass moves declared fields off the class, so a field may be named
+    # like a Field attribute (`source`).
+    source = serializers.ChoiceField(  # type: ignore[assignment]
         # user_input and agent_response: older names the frontend's type still allows.
         choices=["voice", "text", "tool_output", "system_event", "user_input", "agent_response"],
         required=False,

@@ -2,15 +2,11 @@
 
 import uuid
 
-from django.conf import settings
-from rest_framework import status, viewsets
-from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agent_conversations import store
 from agent_conversations.serializers import (
-    CONVERSATION_ID_PARAMETER,
     ConversationCreated,
     ConversationCreateInput,
     ConversationListPage,
@@ -21,47 +17,18 @@ from agent_conversations.serializers import (
     MessageAppendInput,
     MessagePage,
     MessagePageQuery,
-    validated_conversation_id,
 )
 from agent_conversations.store import AgentConversation
+from elevenlabs_agent.errors import ConversationFull, ConversationNotFound, MessageNotFound
+from elevenlabs_agent.ids import CONVERSATION_ID, PathIdViewSet
 from elevenlabs_agent.openapi import documented
 from elevenlabs_agent.timestamps import now_js_iso
 
-CONVERSATION_NOT_FOUND = "Agent conversation not found"
 CONVERSATION_CREATED = "New agent conversation created"
 MESSAGE_ADDED = "Message added to conversation"
-CONVERSATION_FULL = (
-    "Conversation is full: it holds at most {messages} messages and {size} bytes of messages; "
-    "start a new conversation"
-)
 
 
-MESSAGE_NOT_FOUND = "Message not found in this conversation"
-
-
-class ConversationNotFound(NotFound):
-    default_detail = CONVERSATION_NOT_FOUND
-
-
-class MessageNotFound(NotFound):
-    default_detail = MESSAGE_NOT_FOUND
-
-
-class ConversationFull(APIException):
-    """The conversation holds as much as it may (its caps keep every read of it short)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conversation_full"
-
-    def __init__(self) -> None:
-        super().__init__(
-            CONVERSATION_FULL.format(
-                messages=settings.CONVERSATION_MAX_MESSAGES, size=settings.CONVERSATION_MAX_BYTES
-            )
-        )
-
-
-class ConversationViewSet(viewsets.ViewSet):
+class ConversationViewSet(PathIdViewSet):
     """The frontend's agent conversations."""
 
     @documented(
@@ -107,23 +74,21 @@ class ConversationViewSet(viewsets.ViewSet):
             agent_id=body.validated_data.get("agentId"),
             metadata=body.validated_data.get("metadata"),
         )
-        return Response(
-            {
-                "success": True,
-                "conversationId": conversation["conversationId"],
-                "message": CONVERSATION_CREATED,
-                "conversation": conversation,
-            }
-        )
+        created: ConversationCreated = {
+            "success": True,
+            "conversationId": conversation["conversationId"],
+            "message": CONVERSATION_CREATED,
+            "conversation": conversation,
+        }
+        return Response(created)
 
     @documented(
         AgentConversation,
-        400, 404,
-        parameters=[CONVERSATION_ID_PARAMETER],
+        404,
+        path_id=CONVERSATION_ID,
         summary="A conversation with its messages (counts as using it)",
     )  # fmt: skip
     def retrieve(self, request: Request, conversation_id: str) -> Response:
-        conversation_id = validated_conversation_id(conversation_id)
         conversation = store.conversation_get(conversation_id=conversation_id)
         if conversation is None:
             raise ConversationNotFound
@@ -131,13 +96,12 @@ class ConversationViewSet(viewsets.ViewSet):
 
     @documented(
         AgentConversation,
-        400, 404, 413, 415,
+        404, 413, 415,
         request=ConversationUpdateInput,
-        parameters=[CONVERSATION_ID_PARAMETER],
+        path_id=CONVERSATION_ID,
         summary="Set agentId and/or metadata (metadata replaced as a whole)",
     )  # fmt: skip
     def partial_update(self, request: Request, conversation_id: str) -> Response:
-        conversation_id = validated_conversation_id(conversation_id)
         body = ConversationUpdateInput(data=request.data)
         body.is_valid(raise_exception=True)
         conversation = store.conversation_update(
@@ -151,23 +115,22 @@ class ConversationViewSet(viewsets.ViewSet):
 
     @documented(
         ConversationRemoved,
-        400,
-        parameters=[CONVERSATION_ID_PARAMETER],
+        path_id=CONVERSATION_ID,
         summary="Delete the conversation and everything of it (idempotent)",
     )  # fmt: skip
     def destroy(self, request: Request, conversation_id: str) -> Response:
-        conversation_id = validated_conversation_id(conversation_id)
         removed = store.conversation_delete(conversation_id=conversation_id)
-        return Response({"success": True, "removed": removed})
+        answer: ConversationRemoved = {"success": True, "removed": removed}
+        return Response(answer)
 
     @documented(
         MessagePage,
-        400, 404,
-        parameters=[CONVERSATION_ID_PARAMETER, MessagePageQuery],
+        404,
+        path_id=CONVERSATION_ID,
+        parameters=[MessagePageQuery],
         summary="A page of messages in append order (oldest first, or after/before a messageId)",
     )  # fmt: skip
     def messages(self, request: Request, conversation_id: str) -> Response:
-        conversation_id = validated_conversation_id(conversation_id)
         query = MessagePageQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         params = query.validated_data
@@ -189,13 +152,12 @@ class ConversationViewSet(viewsets.ViewSet):
 
     @documented(
         MessageAdded,
-        400, 404, 409, 413, 415,
+        404, 409, 413, 415,
         request=MessageAppendInput,
-        parameters=[CONVERSATION_ID_PARAMETER],
+        path_id=CONVERSATION_ID,
         summary="Append a message (idempotent by messageId)",
     )  # fmt: skip
     def message(self, request: Request, conversation_id: str) -> Response:
-        conversation_id = validated_conversation_id(conversation_id)
         body = MessageAppendInput(data=request.data)
         body.is_valid(raise_exception=True)
         fields = body.validated_data
@@ -215,7 +177,7 @@ class ConversationViewSet(viewsets.ViewSet):
             raise ConversationNotFound
         if result.full:
             raise ConversationFull
-        response = {
+        response: MessageAdded = {
             "success": True,
             "conversationId": conversation_id,
             "message": MESSAGE_ADDED,

@@ -1,11 +1,8 @@
 """POST, GET and DELETE /agent-conversations/api/{id}/session."""
 
-from rest_framework import viewsets
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agent_conversations.serializers import CONVERSATION_ID_PARAMETER, validated_conversation_id
 from agent_sessions import store
 from agent_sessions.serializers import (
     SessionRegistered,
@@ -13,34 +10,26 @@ from agent_sessions.serializers import (
     SessionRemoved,
     SessionStatus,
 )
-from elevenlabs_agent.exceptions import EnvelopeError
+from elevenlabs_agent.errors import NoActiveSession
+from elevenlabs_agent.ids import CONVERSATION_ID, PathIdViewSet
 from elevenlabs_agent.openapi import documented
 from elevenlabs_agent.serializers import without_none
 
 SESSION_REGISTERED = "Session registered"
 SESSION_REMOVED = "Session removed"
-NO_ACTIVE_SESSION = "No active session"
 
 
-class NoActiveSession(NotFound, EnvelopeError):
-    """The conversation has no live session (never registered, removed, or expired)."""
-
-    default_detail = NO_ACTIVE_SESSION
-    envelope_extra = {"active": False}
-
-
-class SessionViewSet(viewsets.ViewSet):
+class SessionViewSet(PathIdViewSet):
     """A conversation's live ElevenLabs session, kept for the callback system."""
 
     @documented(
         SessionRegistered,
-        400, 413, 415,
+        413, 415,
         request=SessionRegisterInput,
-        parameters=[CONVERSATION_ID_PARAMETER],
+        path_id=CONVERSATION_ID,
         summary="Register the conversation's live session (replaces it, restarts its TTL)",
     )  # fmt: skip
     def create(self, request: Request, conversation_id: str) -> Response:
-        conversation_id = validated_conversation_id(conversation_id)
         body = SessionRegisterInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -67,12 +56,11 @@ class SessionViewSet(viewsets.ViewSet):
 
     @documented(
         SessionStatus,
-        400, 404,
-        parameters=[CONVERSATION_ID_PARAMETER],
+        404,
+        path_id=CONVERSATION_ID,
         summary="Whether the conversation has a live session",
     )  # fmt: skip
     def retrieve(self, request: Request, conversation_id: str) -> Response:
-        conversation_id = validated_conversation_id(conversation_id)
         session = store.session_get(conversation_id=conversation_id)
         if session is None:
             raise NoActiveSession
@@ -89,11 +77,10 @@ class SessionViewSet(viewsets.ViewSet):
 
     @documented(
         SessionRemoved,
-        400,
-        parameters=[CONVERSATION_ID_PARAMETER],
+        path_id=CONVERSATION_ID,
         summary="Drop the conversation's session (idempotent)",
     )  # fmt: skip
     def destroy(self, request: Request, conversation_id: str) -> Response:
-        conversation_id = validated_conversation_id(conversation_id)
         removed = store.session_delete(conversation_id=conversation_id)
-        return Response({"success": True, "message": SESSION_REMOVED, "removed": removed})
+        answer: SessionRemoved = {"success": True, "message": SESSION_REMOVED, "removed": removed}
+        return Response(answer)

@@ -5,7 +5,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
-from agent_conversations.serializers import CONVERSATION_ID_PATTERN
+from elevenlabs_agent.ids import CONVERSATION_ID
 from elevenlabs_agent.serializers import (
     InputSerializer,
     JSONObjectField,
@@ -23,7 +23,7 @@ class ToolCallInput(InputSerializer):
 
     tool_name = StrictCharField(min_length=1, max_length=NAME_MAX_LENGTH)
     tool_args = JSONObjectField(required=False, default=dict)
-    conversation_id = StrictCharField(CONVERSATION_ID_PATTERN.pattern, required=False)
+    conversation_id = StrictCharField(CONVERSATION_ID.pattern.pattern, required=False)
     session_id = StrictCharField(required=False, min_length=1, max_length=NAME_MAX_LENGTH)
     agent_id = StrictCharField(required=False, min_length=1, max_length=NAME_MAX_LENGTH)
 

@@ -1,16 +1,11 @@
 """POST /agent-tools (ElevenLabs calls a server tool), POST /callback (cursor-runner reports
 back), GET /tasks/{requestId}."""
 
-import re
-
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status, viewsets
-from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agent_conversations import store as conversations
-from agent_conversations.views import ConversationFull, ConversationNotFound
 from agent_tasks import store
 from agent_tasks.permissions import WebhookSecretRequired
 from agent_tasks.serializers import (
@@ -21,23 +16,20 @@ from agent_tasks.serializers import (
 )
 from elevenlabs_agent.cursor_runner import Dispatch, dispatch
 from elevenlabs_agent.encoding import dumps
+from elevenlabs_agent.errors import (
+    ConversationFull,
+    ConversationNotFound,
+    SessionNotFound,
+    TaskNotFound,
+)
+from elevenlabs_agent.ids import REQUEST_ID, PathIdViewSet
 from elevenlabs_agent.openapi import documented
 from elevenlabs_agent.permissions import FeatureEnabled
 from elevenlabs_agent.views import public_base_url
 
-TASK_NOT_FOUND = "Task not found"
-SESSION_NOT_FOUND = "No conversation is known for this session_id"
 DISPATCH_FAILED = "cursor-runner did not accept the task"
 # A finished task is retried at most this often when a concurrent writer changes it first.
 _FINISH_ATTEMPTS = 3
-
-
-class TaskNotFound(NotFound):
-    default_detail = TASK_NOT_FOUND
-
-
-class SessionNotFound(NotFound):
-    default_detail = SESSION_NOT_FOUND
 
 
 def _prompt(tool_name: str, tool_args: dict) -> str:
@@ -132,7 +124,7 @@ class CallbackViewSet(WebhookViewSet):
                 "status": record["status"],
             }
             if record["status"] != "pending":
-                return Response({**answer, "duplicate": True})
+                return Response({**answer, "duplicate": True})  # still a CallbackAnswer
             try:
                 finished = store.task_finish(task=task, succeeded=succeeded, result=result)
             except store.ConversationGone:
@@ -142,24 +134,9 @@ class CallbackViewSet(WebhookViewSet):
         raise TaskNotFound  # unreachable in practice: the task changed under every attempt
 
 
-REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-INVALID_REQUEST_ID = "Must be 1-128 characters of letters, digits, '.', '_' or '-'."
-REQUEST_ID_PARAMETER = OpenApiParameter(
-    "request_id", str, OpenApiParameter.PATH, pattern=REQUEST_ID_PATTERN.pattern,
-    description="The requestId a tool call answered",
-)  # fmt: skip
-
-
-class TaskViewSet(viewsets.ViewSet):
-    @documented(
-        store.TaskRecord,
-        400, 404,
-        parameters=[REQUEST_ID_PARAMETER],
-        summary="A task started by a tool call",
-    )  # fmt: skip
+class TaskViewSet(PathIdViewSet):
+    @documented(store.TaskRecord, 404, path_id=REQUEST_ID, summary="A task started by a tool call")
     def retrieve(self, request: Request, request_id: str) -> Response:
-        if not REQUEST_ID_PATTERN.fullmatch(request_id):
-            raise ValidationError({"requestId": [INVALID_REQUEST_ID]})
         task = store.task_get(request_id=request_id)
         if task is None:
             raise TaskNotFound

@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 
 from elevenlabs_agent.encoding import dumps
-from elevenlabs_agent.exceptions import BAD_REQUEST, REQUEST_TIMEOUT, REQUEST_TOO_LARGE
+from elevenlabs_agent.errors import BAD_REQUEST, REQUEST_TIMEOUT, REQUEST_TOO_LARGE
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

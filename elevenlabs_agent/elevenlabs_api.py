@@ -11,49 +11,16 @@ from dataclasses import dataclass
 
 import httpx
 from django.conf import settings
-from rest_framework import status
-from rest_framework.exceptions import APIException
+
+from elevenlabs_agent.errors import (
+    REFUSALS,
+    ApiKeyMissing,
+    ElevenLabsRefused,
+    ElevenLabsTimedOut,
+    ElevenLabsUnreachable,
+)
 
 SIGNED_URL_PATH = "/v1/convai/conversation/get-signed-url"
-
-API_KEY_MISSING = "ELEVENLABS_API_KEY is not configured"
-UNREACHABLE = "ElevenLabs could not be reached or gave an unreadable answer"
-TIMED_OUT = "ElevenLabs did not answer in time"
-# ElevenLabs' refusals are passed on with their status and a sentence that says so.
-REFUSALS = {
-    401: "ElevenLabs refused the API key (401)",
-    403: "ElevenLabs denied access to this agent (403)",
-    404: "ElevenLabs does not know this agent (404)",
-    422: "ElevenLabs rejected the request (422)",
-}
-
-
-class ElevenLabsError(APIException):
-    """ElevenLabs could not give us what the client asked for."""
-
-
-class ApiKeyMissing(ElevenLabsError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = API_KEY_MISSING
-    default_code = "elevenlabs_api_key_missing"
-
-
-class ElevenLabsUnreachable(ElevenLabsError):
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_detail = UNREACHABLE
-    default_code = "elevenlabs_unreachable"
-
-
-class ElevenLabsTimedOut(ElevenLabsError):
-    status_code = status.HTTP_504_GATEWAY_TIMEOUT
-    default_detail = TIMED_OUT
-    default_code = "elevenlabs_timeout"
-
-
-class ElevenLabsRefused(ElevenLabsError):
-    def __init__(self, status_code: int) -> None:
-        self.status_code = status_code
-        super().__init__(REFUSALS[status_code], code="elevenlabs_refused")
 
 
 @dataclass(frozen=True)

@@ -18,5 +18,5 @@ class ProbesAnswerAnyHost:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info in PROBE_PATHS:
             # Django validates the host in get_host(); the raw host is the same minus the check.
-            request.get_host = request._get_raw_host
+            request.get_host = request._get_raw_host  # type: ignore[method-assign,attr-defined]
         return self.get_response(request)

@@ -7,6 +7,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import resolve_type_hint
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 
+from elevenlabs_agent.ids import PathId
+
 
 class ErrorEnvelope(TypedDict):
     """Every error: one human sentence, plus per-field messages for validation errors."""
@@ -61,9 +63,14 @@ def schema_of(hint: Any) -> dict[str, Any]:
     return resolve_type_hint(hint)
 
 
-def documented(ok: Any, *errors: int, gated: bool = True, **kwargs: Any) -> Any:
-    """extend_schema with the 200 body and every error code the route can answer."""
-    codes = sorted({*errors, *(_EVERY_GATED_ROUTE if gated else ())})
+def documented(
+    ok: Any, *errors: int, gated: bool = True, path_id: PathId | None = None, **kwargs: Any
+) -> Any:
+    """extend_schema with the 200 body and every error code the route can answer; `path_id`
+    adds that path parameter and its 400 (PathIdViewSet enforces it)."""
+    codes = sorted({*errors, *(_EVERY_GATED_ROUTE if gated else ()), *((400,) if path_id else ())})
+    if path_id is not None:
+        kwargs["parameters"] = [path_id.parameter, *kwargs.get("parameters", ())]
     error = schema_of(ErrorEnvelope)
     responses = {200: OpenApiResponse(schema_of(ok))}
     responses |= {code: OpenApiResponse(error, description=_ERRORS[code]) for code in codes}

@@ -7,7 +7,7 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from elevenlabs_agent.exceptions import API_KEY_REQUIRED, FeatureDisabled
+from elevenlabs_agent.errors import API_KEY_REQUIRED, FeatureDisabled
 
 if TYPE_CHECKING:  # rest_framework.views imports the permission classes named in settings
     from rest_framework.views import APIView

@@ -16,7 +16,7 @@ from django_redis.serializers.base import BaseSerializer
 from redis.commands.core import Script
 
 from elevenlabs_agent.encoding import dumps, loads
-from elevenlabs_agent.exceptions import StoreUnavailable
+from elevenlabs_agent.errors import StoreUnavailable
 
 P = ParamSpec("P")
 R = TypeVar("R")

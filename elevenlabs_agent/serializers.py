@@ -1,7 +1,8 @@
 """Serializer fields and bases shared by both apps: strict JSON types and the contract's shapes."""
 
 import copy
-from typing import Any
+import re
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -38,7 +39,7 @@ class WholeStringRegexValidator(RegexValidator):
     a final newline through)."""
 
     def __call__(self, value: Any) -> None:
-        if not self.regex.fullmatch(str(value)):
+        if not cast(re.Pattern[str], self.regex).fullmatch(str(value)):
             raise DjangoValidationError(self.message, code=self.code)
 
 
@@ -107,16 +108,25 @@ class JSONObjectField(serializers.JSONField):
             self.fail("too_deep", max_depth=settings.OPAQUE_OBJECT_MAX_DEPTH)
         if len(dumps(data)) > settings.OPAQUE_OBJECT_MAX_BYTES:
             self.fail("too_large", max_bytes=settings.OPAQUE_OBJECT_MAX_BYTES)
-        return super().to_internal_value(data)
+        super().to_internal_value(data)  # JSONField's own checks; it keeps the object as it is
+        return data
 
 
-class TimestampField(serializers.DateTimeField):
+@extend_schema_field(OpenApiTypes.DATETIME)
+class TimestampField(serializers.Field):
     """An ISO-8601 timestamp in, the contract's `toISOString()` string out (naive means UTC)."""
+
+    default_error_messages = {"invalid": "Datetime has wrong format. Use ISO-8601."}
+    _parser = serializers.DateTimeField()  # parses; keeps no state between calls
 
     def to_internal_value(self, value: Any) -> str:
         if not isinstance(value, str):
-            self.fail("invalid", format="ISO-8601")
-        return to_js_iso(super().to_internal_value(value))
+            self.fail("invalid")
+        try:
+            parsed = self._parser.to_internal_value(value)
+        except serializers.ValidationError:
+            self.fail("invalid")
+        return to_js_iso(parsed)
 
     def to_representation(self, value: Any) -> str:
         return value

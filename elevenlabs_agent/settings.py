@@ -319,7 +319,7 @@ REST_FRAMEWORK = {
         "elevenlabs_agent.renderers.FastJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "EXCEPTION_HANDLER": "elevenlabs_agent.exceptions.envelope_exception_handler",
+    "EXCEPTION_HANDLER": "elevenlabs_agent.handlers.envelope_exception_handler",
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # the throttle's client address (see above)
     "UNAUTHENTICATED_USER": None,
 }

@@ -25,7 +25,7 @@ class ClientRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: "APIView") -> str:
         if request.auth:  # never put the key itself into Redis
-            ident = "key-" + hashlib.sha256(request.auth.encode()).hexdigest()[:16]
+            ident = "key-" + hashlib.sha256(str(request.auth).encode()).hexdigest()[:16]
         else:
             ident = self.get_ident(request)
         return f"elevenlabs:throttle:{ident}"

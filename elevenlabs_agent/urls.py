@@ -45,7 +45,7 @@ BODY_LIMITS = {POST_CALL_PATH: "TRANSCRIPT_MAX_BODY_BYTES"}
 # Served by Channels, on the same port (asgi.py).
 websocket_urlpatterns = [path(f"{API_PREFIX}ws", ConversationConsumer.as_asgi())]
 
-handler400 = "elevenlabs_agent.exceptions.bad_request"
-handler403 = "elevenlabs_agent.exceptions.permission_denied"
-handler404 = "elevenlabs_agent.exceptions.not_found"
-handler500 = "elevenlabs_agent.exceptions.server_error"
+handler400 = "elevenlabs_agent.handlers.bad_request"
+handler403 = "elevenlabs_agent.handlers.permission_denied"
+handler404 = "elevenlabs_agent.handlers.not_found"
+handler500 = "elevenlabs_agent.handlers.server_error"

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from elevenlabs_agent.cursor_runner import CursorRunnerState, cursor_runner_health
 from elevenlabs_agent.elevenlabs_api import require_api_key, signed_url_get
-from elevenlabs_agent.exceptions import StoreUnavailable
+from elevenlabs_agent.errors import StoreUnavailable
 from elevenlabs_agent.openapi import documented
 from elevenlabs_agent.redis import redis_ping
 from elevenlabs_agent.serializers import InputSerializer, StrictCharField

@@ -9,8 +9,8 @@ from channels.layers import get_channel_layer
 from channels.testing.websocket import WebsocketCommunicator
 
 from elevenlabs_agent.asgi import application
+from tests.support import API
 
-API = "/agent-conversations/api"
 WAIT = 2  # seconds a frame may take (they take milliseconds)
 
 

@@ -1,16 +1,13 @@
 """Real redis-server processes on spare loopback ports, for outage and failover tests."""
 
 import shutil
-import socket
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.conftest import IN_CI
+from tests.support import IN_CI, wait_until
 
 
 def require_redis_server() -> str:
@@ -22,24 +19,6 @@ def require_redis_server() -> str:
             pytest.fail(reason)
         pytest.skip(reason)
     return binary
-
-
-def spare_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except (redis.RedisError, OSError):  # not up yet
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class RedisServer:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from elevenlabs_agent.exceptions import API_KEY_REQUIRED, FEATURE_DISABLED
+from elevenlabs_agent.errors import API_KEY_REQUIRED, FEATURE_DISABLED
 
 LIST = "/agent-conversations/api/list"
 FRONTEND = "https://app.example.com"

@@ -7,8 +7,7 @@ from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 
 from elevenlabs_agent.asgi import application
-
-API = "/agent-conversations/api"
+from tests.support import API
 
 
 def scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:

@@ -1,8 +1,7 @@
 import json
 
 from elevenlabs_agent.encoding import RawJSON, dumps, loads
-
-API = "/agent-conversations/api"
+from tests.support import API
 
 
 def test_dumps_writes_compact_utf8_in_key_order():

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from agent_sessions import store as session_store
-from elevenlabs_agent.exceptions import (
+from elevenlabs_agent.errors import (
     FEATURE_DISABLED,
     FEATURE_DISABLED_MESSAGE,
     NOT_FOUND,

@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from tests.redis_servers import RedisServer, spare_port, wait_until
+from tests.redis_servers import RedisServer
+from tests.support import API, spare_port, wait_until
 
-API = "/agent-conversations/api"
 SERVICE = "agent-primary"
 
 

@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+from elevenlabs_agent.settings import channel_layer_settings, redis_cache_settings
+
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_health_answers_ok_without_redis_even_when_disabled(api, redis_down, settings, enabled):
@@ -150,7 +152,11 @@ def test_config_without_settings_has_null_agent_and_the_request_base_url(api, se
 
 
 def test_config_never_shows_the_redis_url(api, settings):
-    settings.REDIS_URL = "redis://user:hunter2@redis.internal:6379/0"
+    # Where the URL really lives: the cache and channel-layer settings built from REDIS_URL.
+    url = "redis://user:hunter2@redis.internal:6379/0"
+    settings.REDIS_URL = url
+    settings.CACHES = {"default": redis_cache_settings(url)}
+    settings.CHANNEL_LAYERS = channel_layer_settings(url)
     settings.REDIS_EMBEDDED = False
 
     response = api.get("/config")

@@ -7,8 +7,8 @@ import pytest
 from agent_conversations.store import messages_key
 from agent_sessions.serializers import SESSION_URL_HOST_NOT_ALLOWED
 from agent_sessions.store import session_key
+from tests.support import API
 
-API = "/agent-conversations/api"
 WS_URL = "wss://api.elevenlabs.io/v1/convai/conversation?token=x"
 
 

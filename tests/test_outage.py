@@ -7,9 +7,9 @@ import time
 import pytest
 
 from tests.conftest import use_redis
-from tests.redis_servers import RedisServer, spare_port
+from tests.redis_servers import RedisServer
+from tests.support import API, spare_port
 
-API = "/agent-conversations/api"
 WS_URL = "wss://api.elevenlabs.io/v1/convai/conversation?token=x"
 
 

@@ -16,10 +16,9 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.conftest import REAL_REDIS_URL, require_real_redis
-from tests.redis_servers import spare_port, wait_until
+from tests.support import API, spare_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-API = "/agent-conversations/api"
 FRAME_WITHIN = 1.0  # seconds from the HTTP answer to the frame
 
 

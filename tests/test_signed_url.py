@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from elevenlabs_agent.elevenlabs_api import API_KEY_MISSING, REFUSALS, TIMED_OUT, UNREACHABLE
+from elevenlabs_agent.errors import API_KEY_MISSING, REFUSALS, TIMED_OUT, UNREACHABLE
 
 KEY = "xi-secret-key-1234"
 SIGNED = "wss://api.elevenlabs.io/v1/convai/conversation?agent_id=agent_1&conversation_signature=s"

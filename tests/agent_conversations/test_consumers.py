@@ -14,7 +14,8 @@ from agent_conversations.consumers import (
     CLOSE_ORIGIN_NOT_ALLOWED,
     CLOSE_UNAUTHORIZED,
 )
-from tests.live import API, WAIT, close_code, frame, run, socket, subscribed
+from tests.live import WAIT, close_code, frame, run, socket, subscribed
+from tests.support import API
 
 
 def create_conversation(**body: Any) -> str:

@@ -11,7 +11,8 @@ from agent_conversations import store
 from agent_conversations.serializers import CURSORS_EXCLUSIVE
 from agent_conversations.store import AgentMessage
 from agent_tasks import store as tasks
-from tests.live import API, WAIT, frame, run, subscribed
+from tests.live import WAIT, frame, run, subscribed
+from tests.support import API
 
 SESSION = {"sessionUrl": "wss://api.elevenlabs.io/v1/convai/conversation", "sessionId": "el-9"}
 

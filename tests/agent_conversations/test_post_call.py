@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from agent_conversations.post_call import SECRET_MISSING
-from tests.live import API
+from elevenlabs_agent.errors import ELEVENLABS_WEBHOOK_SECRET_MISSING
+from tests.support import API
 
 SECRET = "wsec_test_123"
 PATH = "/webhooks/elevenlabs/post-call"
@@ -178,7 +178,7 @@ def test_without_the_secret_configured_the_webhook_is_closed(settings, redis_db)
     response = deliver(transcription())
 
     assert response.status_code == 503
-    assert response.json() == {"success": False, "error": SECRET_MISSING}
+    assert response.json() == {"success": False, "error": ELEVENLABS_WEBHOOK_SECRET_MISSING}
 
 
 def test_api_keys_do_not_apply_but_the_feature_flag_does(webhook, settings):

@@ -1,6 +1,5 @@
 import itertools
 import json
-import threading
 import time
 
 import pytest
@@ -21,8 +20,9 @@ from agent_conversations.store import (
     messages_key,
 )
 from agent_sessions.store import session_delete, session_set
-from elevenlabs_agent.exceptions import StoreUnavailable
+from elevenlabs_agent.errors import StoreUnavailable
 from elevenlabs_agent.timestamps import from_epoch_ms
+from tests.support import run_concurrently
 
 THIRTY_DAYS = 30 * 24 * 3600
 SESSION_URL = "wss://api.elevenlabs.io/v1/convai/conversation"
@@ -197,18 +197,7 @@ def test_conversation_ensure_creates_once_then_touches(redis_db, clock):
 
 
 def test_concurrent_first_registrations_create_the_conversation_once(redis_db):
-    start = threading.Barrier(20)
-    created: list[bool] = []
-
-    def ensure() -> None:
-        start.wait()
-        created.append(conversation_ensure(conversation_id="race"))
-
-    threads = [threading.Thread(target=ensure) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    created = run_concurrently(lambda _: conversation_ensure(conversation_id="race"), workers=20)
 
     assert created.count(True) == 1
     assert conversation_list(limit=100, offset=0, sort_by="createdAt", sort_order="asc").total == 1
@@ -270,14 +259,19 @@ def test_paging_with_tied_scores_never_skips_or_repeats(redis_db, clock, sort_by
         assert seen == (ids if sort_order == "asc" else ids[::-1])
 
 
-def test_expired_conversation_leaves_get_list_and_total_together(redis_db, settings):
-    settings.CONVERSATION_TTL_SECONDS = 1
-    gone = conversation_create()["conversationId"]
-    message_append(conversation_id=gone, message=a_message("m1"))
-    settings.CONVERSATION_TTL_SECONDS = 3600
-    kept = conversation_create()["conversationId"]
+def created_an_hour_ago(clock, settings, count: int = 1) -> list[str]:
+    """Conversations written an hour ago with a 60 s retention: expired, still in the indexes
+    (Redis expires keys by its own clock; by-expiry holds the same past instant)."""
+    settings.CONVERSATION_TTL_SECONDS, now = 60, clock.now
+    clock.now = now - 3_600_000
+    created = [conversation_create()["conversationId"] for _ in range(count)]
+    clock.now, settings.CONVERSATION_TTL_SECONDS = now, 3600
+    return created
 
-    time.sleep(1.1)
+
+def test_expired_conversation_leaves_get_list_and_total_together(redis_db, settings, clock):
+    (gone,) = created_an_hour_ago(clock, settings)
+    kept = conversation_create()["conversationId"]
 
     assert opened(gone) is None
     page = conversation_list(limit=10, offset=0, sort_by="createdAt", sort_order="asc")
@@ -300,20 +294,14 @@ def test_retention_zero_keeps_forever(redis_db, settings):
 
 def test_concurrent_appends_store_every_message_exactly_once_in_order(real_redis_db):
     cid = conversation_create()["conversationId"]
-    start = threading.Barrier(20)
 
     def append_fifty(writer: int) -> None:
-        start.wait()
         for n in range(50):
             message_append(
                 conversation_id=cid, message=a_message(f"w{writer}-{n}", f"{writer}:{n}")
             )
 
-    threads = [threading.Thread(target=append_fifty, args=(w,)) for w in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(append_fifty, workers=20)
 
     conversation = opened(cid)
     ids = [m["messageId"] for m in conversation["messages"]]
@@ -327,21 +315,14 @@ def test_concurrent_appends_store_every_message_exactly_once_in_order(real_redis
 
 def test_concurrent_retries_of_the_same_message_ids_store_each_once(real_redis_db):
     cid = conversation_create()["conversationId"]
-    start = threading.Barrier(2)
-    duplicates: list[int] = []
 
-    def send_all() -> None:
-        start.wait()
+    def send_all(_: int) -> int:
         results = [
             message_append(conversation_id=cid, message=a_message(f"m{n}")) for n in range(200)
         ]
-        duplicates.append(sum(r.duplicate for r in results))
+        return sum(r.duplicate for r in results)
 
-    threads = [threading.Thread(target=send_all) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    duplicates = run_concurrently(send_all, workers=2)
 
     ids = [m["messageId"] for m in opened(cid)["messages"]]
     assert sorted(ids) == sorted(f"m{n}" for n in range(200))
@@ -400,14 +381,20 @@ def indexed(redis_db, cid: str) -> list[str]:
     return [index for index in indexes if redis_db.zscore(index, cid) is not None]
 
 
-def test_writes_sweep_expired_conversations_from_the_indexes_without_a_list_call(
-    redis_db, settings
-):
-    settings.CONVERSATION_TTL_SECONDS = 1
+def expire_now(redis_db, cids: list[str]) -> None:
+    """What the passing of their retention does: keys gone, by-expiry in the past, the other
+    indexes untouched (the sweep's job)."""
+    past = store._now_ms() - 1_000
+    for cid in cids:
+        for key in (conversation_key(cid), messages_key(cid), message_index_key(cid)):
+            redis_db.pexpireat(key, past)
+        redis_db.zadd(EXPIRY_INDEX_KEY, {cid: past})
+
+
+def test_writes_sweep_expired_conversations_from_the_indexes_without_a_list_call(redis_db):
     expired = [conversation_create()["conversationId"] for _ in range(5)]
-    settings.CONVERSATION_TTL_SECONDS = 3600
     live = conversation_create()["conversationId"]
-    time.sleep(1.1)
+    expire_now(redis_db, expired)
     assert all(indexed(redis_db, cid) for cid in expired)  # nothing has swept them yet
 
     message_append(conversation_id=live, message=a_message("m1"))
@@ -416,11 +403,9 @@ def test_writes_sweep_expired_conversations_from_the_indexes_without_a_list_call
     assert len(indexed(redis_db, live)) == 4
 
 
-def test_a_backlog_of_expired_conversations_is_swept_in_bounded_calls(redis_db, settings):
-    settings.CONVERSATION_TTL_SECONDS = 2
-    for _ in range(2500):  # more than two list calls sweep (creating them takes < 2 s)
-        conversation_create()
-    time.sleep(2.1)  # then no writes, only the list call
+def test_a_backlog_of_expired_conversations_is_swept_in_bounded_calls(redis_db):
+    backlog = [conversation_create()["conversationId"] for _ in range(2500)]  # > 2 list calls
+    expire_now(redis_db, backlog)  # then no writes, only the list call
 
     empty = conversation_list(limit=20, offset=0, sort_by="createdAt", sort_order="asc")
 

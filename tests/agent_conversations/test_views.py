@@ -3,16 +3,13 @@ import uuid
 
 import pytest
 
-from agent_conversations.serializers import INVALID_CONVERSATION_ID, MESSAGE_CONTENT_MAX_LENGTH
+from agent_conversations.serializers import MESSAGE_CONTENT_MAX_LENGTH
 from agent_conversations.store import SORT_INDEX_KEYS, conversation_key, messages_key
-from agent_conversations.views import (
-    CONVERSATION_CREATED,
-    CONVERSATION_FULL,
-    CONVERSATION_NOT_FOUND,
-    MESSAGE_ADDED,
-)
+from agent_conversations.views import CONVERSATION_CREATED, MESSAGE_ADDED
+from elevenlabs_agent.errors import CONVERSATION_FULL, CONVERSATION_NOT_FOUND
+from elevenlabs_agent.ids import CONVERSATION_ID
+from tests.support import API
 
-API = "/agent-conversations/api"
 ISO_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 
 # The frontend's TypeScript types: required keys with their JSON types, then optional ones.
@@ -123,7 +120,7 @@ def test_get_unknown_is_a_404_envelope(api, redis_db):
 def test_get_and_append_reject_invalid_ids_before_redis(api, redis_down, cid):
     for response in (api.get(f"{API}/{cid}"), append(api, cid, {"role": "user", "content": "x"})):
         assert response.status_code == 400
-        assert response.json()["details"] == {"conversationId": [INVALID_CONVERSATION_ID]}
+        assert response.json()["details"] == {"conversationId": [CONVERSATION_ID.invalid]}
 
 
 def test_append_answers_the_contract_body_and_fills_id_and_timestamp(api, redis_db):

@@ -2,10 +2,11 @@ import json
 
 import pytest
 
-from agent_conversations.serializers import INVALID_CONVERSATION_ID
 from agent_sessions.serializers import SESSION_URL_INVALID
 from agent_sessions.store import session_key
-from agent_sessions.views import NO_ACTIVE_SESSION, SESSION_REGISTERED, SESSION_REMOVED
+from agent_sessions.views import SESSION_REGISTERED, SESSION_REMOVED
+from elevenlabs_agent.errors import NO_ACTIVE_SESSION
+from elevenlabs_agent.ids import CONVERSATION_ID
 
 WS_URL = "wss://api.elevenlabs.io/v1/ws/conversation/abc?token=x"
 URL = "/agent-conversations/api/conv-123/session"
@@ -27,9 +28,10 @@ def test_register_answers_the_contract_body(api, redis_db):
         "sessionId": "s-1",
         "ttl": 600,
         "createdAt": body["createdAt"],
-        "conversationCreated": body["conversationCreated"],
+        "conversationCreated": True,  # conv-123 did not exist: registering started it
     }
     assert json.loads(redis_db.get(session_key("conv-123")))["sessionUrl"] == WS_URL
+    assert register(api, {"sessionUrl": WS_URL}).json()["conversationCreated"] is False
 
 
 def test_register_without_session_id_omits_it(api, redis_db):
@@ -157,7 +159,7 @@ def test_invalid_conversation_ids_are_rejected_before_redis(
     response = getattr(api, method)(url, {"sessionUrl": WS_URL}, format="json")
 
     assert response.status_code == 400
-    assert response.json()["details"] == {"conversationId": [INVALID_CONVERSATION_ID]}
+    assert response.json()["details"] == {"conversationId": [CONVERSATION_ID.invalid]}
 
 
 def test_longest_valid_conversation_id_is_accepted(api, redis_db):

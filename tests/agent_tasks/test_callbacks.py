@@ -2,7 +2,6 @@
 conversation and the live agent's push, on both backends."""
 
 import json
-import socket as sockets
 import time
 from typing import Any
 
@@ -11,9 +10,10 @@ from asgiref.sync import sync_to_async
 from rest_framework.test import APIClient
 
 from agent_conversations import store as conversations
-from agent_tasks.permissions import WEBHOOK_SECRET_MISSING
+from elevenlabs_agent.errors import WEBHOOK_SECRET_MISSING
 from tests.fake_http import FakeHTTP, Recorded
-from tests.live import API, frame, run, subscribed
+from tests.live import frame, run, subscribed
+from tests.support import API, spare_port
 
 SECRET = "webhook-secret-1"
 RUNNER_SECRET = "runner-secret-1"
@@ -174,12 +174,6 @@ def test_a_callback_before_the_dispatch_is_answered_completes_the_task(runner):
     assert answer["result"]["status"] == "processing"
     assert task(answer["result"]["requestId"])["status"] == "completed"
     assert [m["status"] for m in messages(conversation_id)] == ["pending", "completed"]
-
-
-def spare_port() -> int:
-    with sockets.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("runner_state", ["down", "refusing"])

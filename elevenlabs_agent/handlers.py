@@ -1,56 +1,14 @@
-"""Error classes and the one handler that shapes every error into the contract's JSON envelope."""
+"""The one handler that shapes every DRF error into the contract's JSON envelope, and Django's
+own error views (unknown routes, bad Host headers, crashes) answering the same envelope."""
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.http import HttpRequest, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
+from rest_framework.views import exception_handler
 
-STORAGE_UNAVAILABLE = "Storage unavailable"
-FEATURE_DISABLED = "Service Unavailable"
-FEATURE_DISABLED_MESSAGE = "ElevenLabs agent feature is currently disabled"
-BAD_REQUEST = "Bad request"
-FORBIDDEN = "Forbidden"
-NOT_FOUND = "Not found"
-SERVER_ERROR = "Internal server error"
-REQUEST_TOO_LARGE = "Request body too large"
-REQUEST_TIMEOUT = "Request body not received in time"
-API_KEY_REQUIRED = "A valid API key is required (Authorization: Bearer <key> or X-API-Key)"
-
-
-class EnvelopeError(exceptions.APIException):
-    """An API error whose envelope carries extra top-level keys besides success and error."""
-
-    envelope_extra: ClassVar[dict[str, Any]] = {}
-
-
-class StoreUnavailable(exceptions.APIException):
-    """Redis is unreachable or timed out."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = STORAGE_UNAVAILABLE
-    default_code = "storage_unavailable"
-    wait = 5  # DRF's handler turns this into the Retry-After header
-
-
-class FeatureDisabled(EnvelopeError):
-    """ELEVENLABS_AGENT_ENABLED is off."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = FEATURE_DISABLED
-    default_code = "feature_disabled"
-    envelope_extra: ClassVar[dict[str, Any]] = {
-        "message": FEATURE_DISABLED_MESSAGE,
-        "enabled": False,
-    }
-
-
-class RequestTooLarge(exceptions.APIException):
-    """The request body is over MAX_REQUEST_BODY_BYTES."""
-
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = REQUEST_TOO_LARGE
-    default_code = "request_too_large"
+from elevenlabs_agent.errors import BAD_REQUEST, FORBIDDEN, NOT_FOUND, SERVER_ERROR
 
 
 def _first_message(detail: Any) -> str:
@@ -71,9 +29,6 @@ def _validation_envelope(detail: Any) -> dict[str, Any]:
 
 def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler reshaped into the contract's envelope; unknown errors stay a logged 500."""
-    # Imported here: rest_framework.views loads the permission classes, which import this module.
-    from rest_framework.views import exception_handler
-
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -88,8 +43,7 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     return response
 
 
-# Django's own error views (outside DRF: unknown routes, bad Host headers, crashes) answer
-# the same envelope, never an HTML page or a stack trace.
+# Django's own error views answer the same envelope, never an HTML page or a stack trace.
 
 
 def _envelope_response(error: str, status_code: int) -> JsonResponse:
