@@ -6,11 +6,16 @@ middleware, DRF dispatch, parsing, rendering), of which the floor route is nothi
 Medians in microseconds. Uses database 14 of the local Redis, which it flushes.
 """
 
+import os
 import statistics
 import time
 from collections.abc import Callable
 
-import inprocess  # noqa: F401  (sets Django up: must come first)
+# Thousands of appends go to one conversation: no cap may turn them into 409s mid-measurement.
+os.environ["CONVERSATION_MAX_MESSAGES"] = str(10**9)
+os.environ["CONVERSATION_MAX_BYTES"] = str(10**12)
+
+import inprocess  # noqa: F401  (sets Django up: must come before the project's modules)
 from django.test import Client
 
 from agent_conversations import store as conversations

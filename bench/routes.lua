@@ -38,6 +38,8 @@ request = function()
     local path = string.format("/agent-conversations/api/append-%04d/message",
       math.random(0, appendable - 1))
     return wrk.format("POST", path, json, message_body)
+  elseif route == "get10" then
+    return wrk.format("GET", string.format("/agent-conversations/api/ten-%04d", math.random(0, 999)))
   elseif route == "get" then
     return wrk.format("GET", conversation())
   elseif route == "list" then

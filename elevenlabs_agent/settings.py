@@ -315,6 +315,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["elevenlabs_agent.throttling.ClientRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": ["elevenlabs_agent.parsers.BoundedJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "elevenlabs_agent.renderers.JSONFirstNegotiation",
     "DEFAULT_RENDERER_CLASSES": [
         "elevenlabs_agent.renderers.FastJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
