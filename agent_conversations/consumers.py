@@ -42,7 +42,6 @@ CLOSE_FEATURE_DISABLED = 4503
 CLOSE_STORE_UNAVAILABLE = 1011
 
 SNAPSHOT = "agent_conversation.snapshot"
-PUSH = "agent_session.push"
 ACK = "agent_session.ack"
 KEEPALIVE = {"type": "keepalive"}
 # An idle socket gets KEEPALIVE this often, so that proxies keep it open. (The server should

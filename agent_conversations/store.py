@@ -364,15 +364,14 @@ DELETED = "agent_conversation.deleted"
 
 
 @store_operation
-def conversation_delete(*, conversation_id: str) -> bool:
-    """Delete the conversation and everything of it (messages, session, pending pushes, index
-    entries, ElevenLabs ids), and tell its subscribers; True if it existed."""
-    from agent_sessions.store import session_key  # sessions import this module
-
+def conversation_delete(*, conversation_id: str, companion_key: str) -> bool:
+    """Delete the conversation and everything of it (messages, pending pushes, index entries,
+    ElevenLabs ids) with `companion_key` (its session: a record of another store, as in
+    `conversation_ensure`), and tell its subscribers; True if it existed."""
     frame = dumps({"type": DELETED, "conversationId": conversation_id})
     existed = conversation_call(
         _DELETE, conversation_id, frame,
-        extra_keys=[session_key(conversation_id), pushes_key(conversation_id)],
+        extra_keys=[companion_key, pushes_key(conversation_id)],
     )  # fmt: skip
     return existed == 1
 

@@ -19,6 +19,7 @@ from agent_conversations.serializers import (
     MessagePageQuery,
 )
 from agent_conversations.store import AgentConversation
+from agent_sessions.store import session_key
 from elevenlabs_agent.errors import ConversationFull, ConversationNotFound, MessageNotFound
 from elevenlabs_agent.ids import CONVERSATION_ID, PathIdViewSet
 from elevenlabs_agent.openapi import documented
@@ -119,7 +120,9 @@ class ConversationViewSet(PathIdViewSet):
         summary="Delete the conversation and everything of it (idempotent)",
     )  # fmt: skip
     def destroy(self, request: Request, conversation_id: str) -> Response:
-        removed = store.conversation_delete(conversation_id=conversation_id)
+        removed = store.conversation_delete(
+            conversation_id=conversation_id, companion_key=session_key(conversation_id)
+        )
         answer: ConversationRemoved = {"success": True, "removed": removed}
         return Response(answer)
 
