@@ -112,6 +112,15 @@ def _client_conversation_id(data: dict[str, Any]) -> str | None:
     return None
 
 
+# Conversations created for calls that named none (rule 3) get ids derived from the call's, so
+# that deliveries racing each other for a new call land in one conversation.
+_CALLS = uuid.UUID("4f0e7a52-3c1b-4f7e-9a43-2d6b1c7e8f10")
+
+
+def _conversation_for_call(call_id: str) -> str:
+    return str(uuid.uuid5(_CALLS, call_id))
+
+
 def _messages(data: dict[str, Any]) -> list[AgentMessage]:
     """Each turn that said something, as a voice message whose id is the turn's index."""
     started = (data.get("metadata") or {}).get("start_time_unix_secs")
@@ -163,7 +172,7 @@ class PostCallView(viewsets.ViewSet):
         conversation_id = store.conversation_id_for(elevenlabs_id=call_id)
         created = False
         if conversation_id is None:
-            conversation_id = _client_conversation_id(data) or str(uuid.uuid4())
+            conversation_id = _client_conversation_id(data) or _conversation_for_call(call_id)
             created = store.conversation_ensure(
                 conversation_id=conversation_id,
                 elevenlabs_id=call_id,

@@ -10,7 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from elevenlabs_agent.errors import ELEVENLABS_WEBHOOK_SECRET_MISSING
-from tests.support import API
+from tests.support import API, run_concurrently
 
 SECRET = "wsec_test_123"
 PATH = "/webhooks/elevenlabs/post-call"
@@ -122,6 +122,14 @@ def test_an_unknown_call_gets_a_new_conversation_that_later_deliveries_find(webh
     again = deliver(transcription()).json()
     assert again["conversationId"] == answer["conversationId"]
     assert again["duplicates"] == 3
+
+
+def test_deliveries_racing_for_a_new_call_land_in_one_conversation(webhook):
+    answers = run_concurrently(lambda _: deliver(transcription()).json(), workers=4)
+
+    assert len({answer["conversationId"] for answer in answers}) == 1
+    assert sum(answer["imported"] for answer in answers) == 3
+    assert sum(answer["conversationCreated"] for answer in answers) == 1
 
 
 def test_other_event_types_are_acknowledged_and_ignored(webhook):
