@@ -129,16 +129,13 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if event["channel"] != self.channel_name or self.snapshot_sent:
             return  # another socket's marker
         try:
-            conversation = await sync_to_async(store.conversation_peek, thread_sensitive=False)(
-                conversation_id=self.conversation_id
-            )
-            pending = await sync_to_async(store.pushes_pending, thread_sensitive=False)(
+            snapshot = await sync_to_async(store.conversation_snapshot, thread_sensitive=False)(
                 conversation_id=self.conversation_id
             )
         except StoreUnavailable:
             await self.close(code=CLOSE_STORE_UNAVAILABLE)  # the client reconnects later
             return
-        if conversation is None:
+        if snapshot is None:
             await self._send_frame(
                 {
                     "type": "error",
@@ -150,9 +147,13 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             return
         self.snapshot_sent = True
         await self._send_frame(
-            {"type": SNAPSHOT, "conversationId": self.conversation_id, "conversation": conversation}
+            {
+                "type": SNAPSHOT,
+                "conversationId": self.conversation_id,
+                "conversation": snapshot.conversation,
+            }
         )
-        for push in pending:
+        for push in snapshot.pushes:
             await self._send_push(push)
         self.keepalive = asyncio.create_task(self._keep_alive())
 

@@ -9,7 +9,7 @@ Per conversation (the first three keys share one expiry, renewed by every read o
   elevenlabs:conversation:{id}:message-index  hash: messageId -> its place in the list (0-based),
                                             so a retry stores nothing and a page starts anywhere
   elevenlabs:conversation:{id}:pushes       hash: deliveryId -> a push for the live agent not yet
-                                            acknowledged by the browser (see `pushes_pending`)
+                                            acknowledged by the browser (`conversation_snapshot`)
 
 Across conversations, sorted sets of conversation ids, once for all conversations and once
 per agent (the same four under elevenlabs:conversations:agent:{agentId}:...):
@@ -191,7 +191,7 @@ _MESSAGES_PAGE = conversation_script(LUA / "messages_page.lua")
 _IMPORT_MESSAGES = conversation_script(LUA / "import_messages.lua")
 _PEEK = lua_script(LUA / "conversation_json.lua", LUA / "peek.lua")
 _LIST_PAGE = lua_script(*_SHARED, LUA / "list_page.lua")
-_PUSHES_PENDING = lua_script(LUA / "pushes_pending.lua")
+_SNAPSHOT = lua_script(LUA / "conversation_json.lua", LUA / "snapshot.lua")
 
 # Bytes of messages one list-page call assembles before it leaves the rest to a call each.
 LIST_PAGE_INLINE_BYTES = 1024 * 1024
@@ -344,13 +344,6 @@ def _peek_keys(conversation_id: str) -> list[str]:
 
 
 @store_operation
-def conversation_peek(*, conversation_id: str) -> RawJSON | None:
-    """The conversation as AgentConversation JSON without counting it as used; None if unknown."""
-    conversation = _PEEK(keys=_peek_keys(conversation_id), client=redis_client())
-    return RawJSON(conversation) if conversation else None
-
-
-@store_operation
 def conversation_update(
     *, conversation_id: str, agent_id: str | None = None, metadata: dict[str, Any] | None = None
 ) -> RawJSON | None:
@@ -472,13 +465,23 @@ def conversation_list(
     return ConversationPage(conversations=RawJSON(b"[" + conversations + b"]"), total=total)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    conversation: RawJSON  # AgentConversation JSON
+    pushes: list[dict[str, Any]]  # frames for the live agent not yet acknowledged, oldest first
+
+
 @store_operation
-def pushes_pending(*, conversation_id: str) -> list[dict[str, Any]]:
-    """The pushes for the live agent that the browser has not acknowledged, oldest first, as
-    the frames to send; a push whose task has expired is dropped."""
-    entries = _PUSHES_PENDING(keys=[pushes_key(conversation_id)], client=redis_client())
-    pending = [loads(entry) for entry in entries]
-    return [push["frame"] for push in sorted(pending, key=lambda push: push["at"])]
+def conversation_snapshot(*, conversation_id: str) -> Snapshot | None:
+    """What a live-update socket gets on connect, in one round trip and without counting the
+    conversation as used: the conversation and its pending pushes (those whose task expired are
+    dropped). None if the conversation is unknown."""
+    keys = [*_peek_keys(conversation_id), pushes_key(conversation_id)]
+    conversation, *entries = _SNAPSHOT(keys=keys, client=redis_client())
+    if conversation is None:
+        return None
+    pending = sorted((loads(entry) for entry in entries), key=lambda push: push["at"])
+    return Snapshot(RawJSON(conversation), [push["frame"] for push in pending])
 
 
 @store_operation

@@ -1,6 +1,6 @@
 -- Finish a task as its callback reports: its record, its closing message and, when the
 -- conversation has a live session, a push for the agent, kept until the browser acknowledges
--- it (agent_conversations/store.py: pushes_pending). Runs after prelude.lua.
+-- it (agent_conversations/store.py: conversation_snapshot). Runs after prelude.lua.
 -- own_key(1): the task, own_key(2): the conversation's session, own_key(3): its pushes hash.
 -- own_arg(1): the task JSON as the caller read it, own_arg(2): the finished task JSON,
 -- own_arg(3): the closing message's messageId, own_arg(4): its JSON, own_arg(5): the push's

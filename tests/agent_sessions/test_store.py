@@ -59,7 +59,9 @@ def test_registering_again_counts_the_conversation_as_used(redis_db, monkeypatch
 
     session_set(conversation_id="conv-1", session_url=WS_URL)
 
-    touched = conversation_store.conversation_peek(conversation_id="conv-1").decoded()
+    touched = conversation_store.conversation_snapshot(
+        conversation_id="conv-1"
+    ).conversation.decoded()
     assert touched["lastAccessedAt"] == from_epoch_ms(now + 5_000) != touched["createdAt"]
     assert (
         redis_db.zscore(conversation_store.SORT_INDEX_KEYS["lastAccessedAt"], "conv-1")

@@ -361,13 +361,19 @@ def test_a_reconnecting_socket_gets_the_unacknowledged_push_once_and_never_after
     run(scenario)
 
 
+def pending_pushes(conversation_id: str) -> list[dict[str, Any]]:
+    snapshot = conversations.conversation_snapshot(conversation_id=conversation_id)
+    assert snapshot is not None
+    return snapshot.pushes
+
+
 def test_without_a_live_session_there_is_no_push(runner, redis_db):
     conversation_id = APIClient().post(f"{API}/new", {}, format="json").json()["conversationId"]
     request_id = tool_call(conversation_id=conversation_id).json()["result"]["requestId"]
 
     callback(request_id, output="ok")
 
-    assert conversations.pushes_pending(conversation_id=conversation_id) == []
+    assert pending_pushes(conversation_id) == []
     assert messages(conversation_id)[-1]["status"] == "completed"
 
 
@@ -375,9 +381,9 @@ def test_a_push_expires_with_its_task(runner, redis_db):
     conversation_id = conversation_with_session()
     request_id = tool_call(session_id=CALL).json()["result"]["requestId"]
     callback(request_id, output="ok")
-    assert len(conversations.pushes_pending(conversation_id=conversation_id)) == 1
+    assert len(pending_pushes(conversation_id)) == 1
 
     redis_db.delete(f"elevenlabs:task:{request_id}")  # as its TTL would
 
-    assert conversations.pushes_pending(conversation_id=conversation_id) == []
+    assert pending_pushes(conversation_id) == []
     assert redis_db.hlen(conversations.pushes_key(conversation_id)) == 0
