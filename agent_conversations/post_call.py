@@ -49,7 +49,8 @@ def signature_valid(header: str, body: bytes, secret: str, now: float) -> bool:
     if not timestamp.isdecimal() or abs(now - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
         return False
     expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return hmac.compare_digest(expected.hexdigest(), signature)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a header may carry any).
+    return hmac.compare_digest(expected.hexdigest().encode(), signature.encode())
 
 
 class ElevenLabsSignatureRequired(BasePermission):

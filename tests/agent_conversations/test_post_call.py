@@ -146,6 +146,7 @@ def test_other_event_types_are_acknowledged_and_ignored(webhook):
     [
         pytest.param("", id="missing"),
         pytest.param("t=abc,v0=00", id="malformed"),
+        pytest.param(f"t={int(time.time())},v0=\u00e9\u00e9", id="non-ascii"),
         pytest.param(signed(b"{}"), id="other-body"),
         pytest.param(
             signed(json.dumps(transcription()).encode(), secret="wrong"), id="wrong-secret"
