@@ -36,11 +36,14 @@ run: $(STAMP) ## Serve on 127.0.0.1:$PORT with the feature on (embedded store un
 	  ELEVENLABS_EMBEDDED_STORE=$${ELEVENLABS_EMBEDDED_STORE:-true} \
 	  SECRET_KEY=$${SECRET_KEY:-local-development-only-not-a-secret}; \
 	$(BIN)/python manage.py check --fail-level ERROR -v 0 && \
+	$(BIN)/python -m elevenlabs_agent.port_free 127.0.0.1 $(PORT) && \
 	$(BIN)/granian $(GRANIAN) --host 127.0.0.1 --port $(PORT) --workers 1 $(APP)
 
 serve: $(STAMP) ## Production server: granian on $HOST:$PORT, $WEB_CONCURRENCY workers (default: cores)
 	@# Settings first: a bad value stops here with one line, not a traceback per worker.
 	$(BIN)/python manage.py check --fail-level ERROR -v 0
+	@# granian shares a busy port silently (SO_REUSEPORT): refuse instead (port_free.py).
+	$(BIN)/python -m elevenlabs_agent.port_free $${HOST:-127.0.0.1} $(PORT)
 	$(BIN)/granian $(GRANIAN) --host $${HOST:-127.0.0.1} --port $(PORT) \
 	  --workers $${WEB_CONCURRENCY:-$$(nproc)} --respawn-failed-workers --respawn-interval 0.5 \
 	  --workers-kill-timeout 10 \

@@ -321,3 +321,16 @@ def test_a_hanging_cursor_runner_holds_up_no_other_request(serve, fake_http):
     assert time.monotonic() - began < 0.5
     for call in calls:
         call.join()
+
+
+def test_a_second_server_on_a_busy_port_refuses_to_start(serve):
+    server = serve(workers=1)
+    env = {**os.environ, "PORT": str(server.port), "REDIS_URL": REAL_REDIS_URL, "SECRET_KEY": "x"}
+
+    second = subprocess.run(
+        ["make", "-s", "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert second.returncode != 0
+    assert f"127.0.0.1:{server.port} is not free" in second.stderr
+    assert server.get("/health")["status"] == "ok"  # the first one is untouched
