@@ -104,32 +104,26 @@ def preload(redis_url: str) -> None:
     from agent_conversations.store import conversation_ensure, message_append
     from agent_sessions.store import session_set
 
+    def conversation_of(cid: str, messages: int) -> None:
+        conversation_ensure(conversation_id=cid)
+        for m in range(messages):
+            message = {
+                "messageId": f"{cid}-{m}",
+                "role": "user" if m % 2 else "assistant",
+                "content": f"Line {m} of a voice conversation, about as long as a real one.",
+                "timestamp": "2026-11-23T12:00:00.000Z",
+                "source": "voice",
+            }
+            message_append(conversation_id=cid, message=message)  # type: ignore[arg-type]
+
     started = time.monotonic()
     for n in range(PRELOADED):
-        cid = f"bench-{n:05d}"
-        conversation_ensure(conversation_id=cid)
-        session_set(conversation_id=cid, session_url="wss://api.elevenlabs.io/v1/convai/x")
-        for m in range(MESSAGES):
-            message = {
-                "messageId": f"{cid}-{m}",
-                "role": "user" if m % 2 else "assistant",
-                "content": f"Line {m} of a voice conversation, about as long as a real one.",
-                "timestamp": "2026-11-23T12:00:00.000Z",
-                "source": "voice",
-            }
-            message_append(conversation_id=cid, message=message)  # type: ignore[arg-type]
+        conversation_of(f"bench-{n:05d}", MESSAGES)
+        session_set(
+            conversation_id=f"bench-{n:05d}", session_url="wss://api.elevenlabs.io/v1/convai/x"
+        )
     for n in range(SHORT):
-        cid = f"ten-{n:04d}"
-        conversation_ensure(conversation_id=cid)
-        for m in range(SHORT_MESSAGES):
-            message = {
-                "messageId": f"{cid}-{m}",
-                "role": "user" if m % 2 else "assistant",
-                "content": f"Line {m} of a voice conversation, about as long as a real one.",
-                "timestamp": "2026-11-23T12:00:00.000Z",
-                "source": "voice",
-            }
-            message_append(conversation_id=cid, message=message)  # type: ignore[arg-type]
+        conversation_of(f"ten-{n:04d}", SHORT_MESSAGES)
     for n in range(APPENDABLE):
         conversation_ensure(conversation_id=f"append-{n:04d}")
     print(f"preloaded {PRELOADED:,} conversations in {time.monotonic() - started:.0f}s")
