@@ -471,6 +471,12 @@ class Snapshot:
     pushes: list[dict[str, Any]]  # frames for the live agent not yet acknowledged, oldest first
 
 
+def pending_push(frame: dict[str, Any], *, while_key: str) -> bytes:
+    """A push as kept in the pushes hash until acknowledged: pending while `while_key` (its
+    task) exists; snapshots send them in the order they were made (lua/snapshot.lua)."""
+    return dumps({"at": _now_ms(), "while": while_key, "frame": frame})
+
+
 @store_operation
 def conversation_snapshot(*, conversation_id: str) -> Snapshot | None:
     """What a live-update socket gets on connect, in one round trip and without counting the

@@ -13,7 +13,6 @@ A step that finds the task changed since the caller read it writes nothing (-3):
 changed it first decides, so concurrent or repeated callbacks store one result.
 """
 
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,11 +204,11 @@ def task_finish(*, task: StoredTask, succeeded: bool, result: str | None) -> Tas
         "deliveryId": delivery_id(request_id),
         "event": {"type": "contextual_update", "text": text},
     }
-    kept = {"at": time.time_ns() // 1_000_000, "while": task_key(request_id), "frame": frame}
     answer = conversations.conversation_call(
         _FINISH, conversation_id,
         task.stored, dumps(finished), message["messageId"], dumps(message),
-        frame["deliveryId"], dumps(kept), dumps(frame),
+        frame["deliveryId"], conversations.pending_push(frame, while_key=task_key(request_id)),
+        dumps(frame),
         extra_keys=[
             task_key(request_id), session_key(conversation_id),
             conversations.pushes_key(conversation_id),
