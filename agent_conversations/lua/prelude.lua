@@ -53,14 +53,18 @@ end
 -- (agent_conversations/live.py relies on how it begins).
 -- Published from inside the write, so frames leave in the order the writes happened; and only
 -- when some process subscribes, so a write nobody watches never builds the conversation.
+local function watched()
+  return redis.call('PUBSUB', 'NUMSUB', live_channel)[2] > 0
+end
+
 local function publish(frame)
-  if redis.call('PUBSUB', 'NUMSUB', live_channel)[2] > 0 then
+  if watched() then
     redis.call('PUBLISH', live_channel, frame)
   end
 end
 
 local function publish_update(reason, message_json)
-  if redis.call('PUBSUB', 'NUMSUB', live_channel)[2] == 0 then
+  if not watched() then
     return
   end
   local frame = '{"type":"agent_conversation.updated","conversationId":' .. cjson.encode(id)
