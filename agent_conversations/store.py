@@ -46,10 +46,9 @@ from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
 from django.conf import settings
-from redis.commands.core import Script
 
 from elevenlabs_agent.encoding import RawJSON, dumps, loads
-from elevenlabs_agent.redis import lua_script, redis_client, store_operation
+from elevenlabs_agent.redis import LuaScript, redis_client, store_operation
 from elevenlabs_agent.timestamps import from_epoch_ms
 
 SortBy = Literal["createdAt", "lastAccessedAt", "messageCount"]
@@ -176,10 +175,10 @@ LUA = Path(__file__).parent / "lua"
 _SHARED = (LUA / "conversation_json.lua", LUA / "elevenlabs_ids.lua", LUA / "indexes.lua")
 
 
-def conversation_script(*paths: Path) -> Script:
+def conversation_script(*paths: Path) -> LuaScript:
     """A script that reads or writes one conversation: the shared functions and prelude.lua
     (its KEYS, ARGV and helpers), then the files at `paths`. Run it with `conversation_call`."""
-    return lua_script(*_SHARED, LUA / "prelude.lua", *paths)
+    return LuaScript(*_SHARED, LUA / "prelude.lua", *paths)
 
 
 _CREATE_OR_TOUCH = conversation_script(LUA / "create_or_touch.lua")
@@ -189,9 +188,9 @@ _UPDATE = conversation_script(LUA / "update.lua")
 _DELETE = conversation_script(LUA / "delete.lua")
 _MESSAGES_PAGE = conversation_script(LUA / "messages_page.lua")
 _IMPORT_MESSAGES = conversation_script(LUA / "import_messages.lua")
-_PEEK = lua_script(LUA / "conversation_json.lua", LUA / "peek.lua")
-_LIST_PAGE = lua_script(*_SHARED, LUA / "list_page.lua")
-_SNAPSHOT = lua_script(LUA / "conversation_json.lua", LUA / "snapshot.lua")
+_PEEK = LuaScript(LUA / "conversation_json.lua", LUA / "peek.lua")
+_LIST_PAGE = LuaScript(*_SHARED, LUA / "list_page.lua")
+_SNAPSHOT = LuaScript(LUA / "conversation_json.lua", LUA / "snapshot.lua")
 
 # Bytes of messages one list-page call assembles before it leaves the rest to a call each.
 LIST_PAGE_INLINE_BYTES = 1024 * 1024
@@ -213,7 +212,7 @@ def _now_ms() -> int:
 
 
 def conversation_call(
-    script: Script,
+    script: LuaScript,
     conversation_id: str,
     *extra_args: Any,
     now_ms: int | None = None,
@@ -242,7 +241,7 @@ def conversation_call(
         AGENT_INDEX_PREFIX,
         *extra_args,
     ]
-    return script(keys=keys, args=args, client=redis_client())
+    return script(keys, args)
 
 
 @store_operation
@@ -452,7 +451,7 @@ def conversation_list(
     args += [LIST_PAGE_INLINE_BYTES, AGENT_INDEX_PREFIX]
     # A backlog of expired conversations is swept a bounded amount per call (list_page.lua).
     for _ in range(_MOST_SWEEP_CALLS):
-        total, unswept, *page = _LIST_PAGE(keys=index_keys, args=args, client=redis_client())
+        total, unswept, *page = _LIST_PAGE(index_keys, args)
         if not unswept:
             break
     # One call each, not a pipeline: Redis runs a client's pipelined calls back to back, and
@@ -460,7 +459,7 @@ def conversation_list(
     for n, entry in enumerate(page):
         if isinstance(entry, list):
             (conversation_id,) = entry
-            page[n] = _PEEK(keys=_peek_keys(conversation_id.decode()), client=redis_client())
+            page[n] = _PEEK(_peek_keys(conversation_id.decode()))
     conversations = b",".join(conversation for conversation in page if conversation)
     return ConversationPage(conversations=RawJSON(b"[" + conversations + b"]"), total=total)
 
@@ -483,7 +482,7 @@ def conversation_snapshot(*, conversation_id: str) -> Snapshot | None:
     conversation as used: the conversation and its pending pushes (those whose task expired are
     dropped). None if the conversation is unknown."""
     keys = [*_peek_keys(conversation_id), pushes_key(conversation_id)]
-    conversation, *entries = _SNAPSHOT(keys=keys, client=redis_client())
+    conversation, *entries = _SNAPSHOT(keys)
     if conversation is None:
         return None
     pending = sorted((loads(entry) for entry in entries), key=lambda push: push["at"])

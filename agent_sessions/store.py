@@ -13,7 +13,7 @@ from django.core.cache import cache
 
 from agent_conversations import store as conversation_store
 from elevenlabs_agent.encoding import dumps, loads
-from elevenlabs_agent.redis import redis_client, store_operation
+from elevenlabs_agent.redis import commands, store_operation
 from elevenlabs_agent.timestamps import now_js_iso
 
 SCHEMA_VERSION = 1
@@ -155,11 +155,7 @@ def _complete_record(conversation_id: str, stored: dict[str, Any]) -> SessionRec
 def session_get(*, conversation_id: str) -> StoredSession | None:
     """The conversation's live session, or None when there is none or it has expired."""
     key = session_key(conversation_id)
-    # The record and its remaining time in one round trip.
-    pipe = redis_client().pipeline(transaction=False)
-    pipe.get(key)
-    pipe.ttl(key)
-    raw, ttl = pipe.execute()
+    raw, ttl = commands(("GET", key), ("TTL", key))  # one round trip
     if raw is None or ttl == -2:  # -2: expired in between
         return None
     try:

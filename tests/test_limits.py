@@ -187,3 +187,19 @@ def test_a_lone_utf16_surrogate_in_an_opaque_object_is_kept_not_a_500(
     else:
         stored = api.get(f"{API}/{conversation}").json()["messages"][-1]["toolArgs"]
     assert stored == expected
+
+
+@pytest.mark.parametrize("at", ["middle", "end"])
+def test_a_lone_surrogate_in_message_text_is_a_400_and_stores_nothing(
+    api, redis_db, conversation, at
+):
+    content = r"cut emoji \ud83d here" if at == "middle" else "x" * 31_000 + r"\udc00"
+    body = f'{{"role": "user", "content": "{content}"}}'
+
+    response = api.generic(
+        "POST", f"{API}/{conversation}/message", body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert "Surrogate characters are not allowed" in json.dumps(response.json())
+    assert api.get(f"{API}/{conversation}").json()["messageCount"] == 0

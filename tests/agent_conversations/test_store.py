@@ -456,3 +456,14 @@ def test_an_expired_conversation_s_elevenlabs_ids_are_forgotten(redis_db, settin
 
     assert redis_db.hlen(store.BY_ELEVENLABS_ID_KEY) == 0
     assert redis_db.hlen(store.ELEVENLABS_IDS_KEY) == 0
+
+
+def test_a_redis_that_lost_its_scripts_runs_them_again(redis_db):
+    """A restarted Redis, or the replica a failover promoted, knows none of the Lua scripts."""
+    conversation_ensure(conversation_id="c-1")
+    redis_db.script_flush()
+
+    assert message_append(conversation_id="c-1", message=a_message("m-1")) is not None
+    conversation = conversation_get(conversation_id="c-1")
+    assert conversation is not None
+    assert [m["messageId"] for m in conversation.decoded()["messages"]] == ["m-1"]
