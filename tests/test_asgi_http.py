@@ -20,7 +20,12 @@ def scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
 
 
 def exchange(path: str, headers: list, chunks: list[bytes], *, then_wait: float = 0) -> dict:
-    """Send the body in `chunks` (the last one ends it, unless then_wait: the client stalls)."""
+    """Send the body in `chunks` (the last one ends it, unless then_wait: the client stalls).
+
+    As over HTTP/1.1, a body without Content-Length travels chunked, and says so.
+    """
+    if not any(name == b"content-length" for name, _ in headers):
+        headers = [*headers, (b"transfer-encoding", b"chunked")]
 
     async def run() -> dict:
         communicator = ApplicationCommunicator(application, scope(path, headers))
@@ -97,3 +102,18 @@ def test_the_post_call_transcript_has_its_own_body_limit(redis_db, settings):
     assert transcript["status"] == 503  # read whole: refused only for want of a secret
     assert elsewhere["status"] == 413
     assert too_large["status"] == 413
+
+
+def test_a_request_that_announces_no_body_never_waits_for_one(redis_db, settings):
+    """HTTP/1: no Content-Length and no Transfer-Encoding means no body (RFC 9112, 6.3), so a
+    GET is answered without waiting on the server for a body message that never comes."""
+    settings.REQUEST_BODY_TIMEOUT_SECONDS = 5
+    get = {**scope("/health", []), "method": "GET"}
+
+    async def run() -> dict:
+        communicator = ApplicationCommunicator(application, get)  # sends no http.request
+        start = await communicator.receive_output(timeout=1)
+        await communicator.receive_output(timeout=1)
+        return start
+
+    assert async_to_sync(run)()["status"] == 200
