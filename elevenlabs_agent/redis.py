@@ -116,29 +116,43 @@ def redis_ping() -> None:
     redis_client().ping()
 
 
-def commands(*commands: tuple[Any, ...]) -> list[Any]:
+def commands(*calls: tuple[Any, ...]) -> list[Any]:
     """Several commands in one round trip (no transaction), their raw replies in order.
 
-    The lean path to Redis for the hot routes. redis-py's own command path (its client, retry
-    wrapper, metrics hooks, reply callbacks, pipeline objects) costs more of the worker's CPU
-    than the call itself on a request that makes one call. Its rules are kept: a connection
-    that breaks is retried once on a fresh one (it may have been closed by Redis while pooled),
-    a timeout is not (a frozen Redis costs one timeout); an error reply raises, as redis-py's.
+    The path to Redis of the hot routes: straight to a pooled connection, without redis-py's
+    client path (retry wrapper, metrics hooks, reply callbacks, pipeline objects: 70-85 µs of
+    CPU per call in a loop of calls, against 28 µs for a bare socket). Its rules are kept: a
+    connection that breaks is retried once on a fresh one (Redis may have closed it while it
+    was pooled), a timeout is not (a frozen Redis costs one timeout), and an error reply raises
+    (the first one, once every reply has been read, so the connection goes back clean).
     Replies are not decoded (bytes, ints, lists); callers read them as the commands define.
     """
     pool = redis_client().connection_pool
     for attempt in (1, 2):
         connection = pool.get_connection()
         try:
-            connection.send_packed_command(connection.pack_commands(commands))
-            return [connection.read_response() for _ in commands]
+            connection.send_packed_command(connection.pack_commands(calls))
+            replies = [_reply(connection) for _ in calls]
         except redis.ConnectionError:
             connection.disconnect()  # never hand a half-read connection back to the pool
             if attempt == 2:
                 raise
+            continue
         finally:
             pool.release(connection)
+        for reply in replies:
+            if isinstance(reply, redis.ResponseError):
+                raise reply
+        return replies
     raise AssertionError("unreachable")
+
+
+def _reply(connection: redis.Connection) -> Any:
+    """The next reply, an error reply returned rather than raised."""
+    try:
+        return connection.read_response()
+    except redis.ResponseError as error:
+        return error
 
 
 class LuaScript:
