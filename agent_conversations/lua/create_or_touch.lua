@@ -21,8 +21,7 @@ redis.call('HSET', conversation, 'conversationId', id, 'createdAt', now_iso, 'me
 local agent_id = nil
 if own_arg(4) ~= '' then
   agent_id = own_arg(4)
-  redis.call('HSET', conversation, 'agentId', agent_id)
-  redis.call('HSET', ctx.agent_ids, id, agent_id)
+  set_agent(agent_id)
 end
 if own_arg(5) ~= '' then
   redis.call('HSET', conversation, 'metadata', own_arg(5))

@@ -26,6 +26,13 @@ local function agent_of_conversation()
   return redis.call('HGET', conversation, 'agentId') or nil
 end
 
+-- Make agent_id the conversation's agent: in its hash, and in agent-ids, which outlives the
+-- conversation's keys so that its agent's indexes can still be cleaned once they expire.
+local function set_agent(agent_id)
+  redis.call('HSET', conversation, 'agentId', agent_id)
+  redis.call('HSET', ctx.agent_ids, id, agent_id)
+end
+
 -- Move lastAccessedAt and renew the sliding retention of the conversation's keys; and, as every
 -- read and write of a conversation does, sweep a few expired conversations from the indexes.
 local function touch()

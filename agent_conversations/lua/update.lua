@@ -12,8 +12,7 @@ if new_agent ~= '' and new_agent ~= old_agent then
   local moved = agent_indexes(ctx, new_agent)
   redis.call('ZADD', moved.created, redis.call('ZSCORE', ctx.created, id), id)
   redis.call('ZADD', moved.count, redis.call('HGET', conversation, 'messageCount'), id)
-  redis.call('HSET', conversation, 'agentId', new_agent)
-  redis.call('HSET', ctx.agent_ids, id, new_agent)
+  set_agent(new_agent)
 end
 if own_arg(2) ~= '' then
   redis.call('HSET', conversation, 'metadata', own_arg(2))
