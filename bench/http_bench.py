@@ -179,10 +179,26 @@ def start_server(name: str, redis_url: str) -> tuple[subprocess.Popen, int]:
     return server, port
 
 
-def bench_servers(wrk: str, redis_url: str) -> dict[str, dict[str, Result]]:
+def worker_rss_mb(session: int) -> list[float]:
+    """Resident memory of each granian worker (a granian process whose parent is granian) of
+    the server started as session `session`, in MB."""
+    listing = subprocess.run(
+        ["ps", "-s", str(session), "-o", "pid=,ppid=,rss=,comm="],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    processes = {int(pid): (int(ppid), int(rss), comm) for pid, ppid, rss, comm in
+                 (line.split(maxsplit=3) for line in listing.splitlines())}  # fmt: skip
+    granian = {pid for pid, (_, _, comm) in processes.items() if comm == "granian"}
+    return sorted(rss / 1024 for pid, (ppid, rss, _) in processes.items()
+                  if pid in granian and ppid in granian)  # fmt: skip
+
+
+def bench_servers(
+    wrk: str, redis_url: str
+) -> tuple[dict[str, dict[str, Result]], dict[str, list[float]]]:
     """Every route on every server, the servers taking turns (ROUNDS runs each, the median
     counts): a shared machine's speed drifts by tens of percent over minutes, and turns make
-    that drift fall on every server alike."""
+    that drift fall on every server alike. Also each server's worker memory at the end."""
     servers = {name: start_server(name, redis_url) for name in SERVERS}
     try:
         for _, port in servers.values():
@@ -203,14 +219,16 @@ def bench_servers(wrk: str, redis_url: str) -> dict[str, dict[str, Result]]:
                 print(f"  {name:48} {route:9} {r.requests_per_second:8.0f} req/s  "
                       f"p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms  errors {r.errors}",
                       flush=True)  # fmt: skip
-        return results
+        return results, {name: worker_rss_mb(server.pid) for name, (server, _) in servers.items()}
     finally:
         for server, _ in servers.values():
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
 
 
-def write_report(all_results: dict[str, dict[str, Result]], command: str) -> None:
+def write_report(
+    all_results: dict[str, dict[str, Result]], memory: dict[str, list[float]], command: str
+) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     production = next(iter(all_results))
     lines = [
@@ -239,7 +257,8 @@ def write_report(all_results: dict[str, dict[str, Result]], command: str) -> Non
                 f"{r.requests_per_second / floor:.0%} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
                 f"{r.p99_ms / r.p50_ms:.1f}x | {r.errors} |"
             )
-        lines.append("")
+        rss = ", ".join(f"{mb:.0f}" for mb in memory[name])
+        lines += ["", f"Memory of each worker after every route had run: RSS {rss} MB.", ""]
     lines += floor_ratios(all_results)
     lines += targets(all_results)
     (OUT / "README.md").write_text("\n".join(lines))
@@ -338,7 +357,7 @@ def main() -> None:
             wait_for_port(redis_port)
             redis_url = f"redis://127.0.0.1:{redis_port}/0"
             preload(redis_url)
-            write_report(bench_servers(wrk, redis_url), "make bench-http")
+            write_report(*bench_servers(wrk, redis_url), "make bench-http")
         finally:
             redis.terminate()
             redis.wait(timeout=30)
