@@ -5,8 +5,9 @@ and the session status read) goes to Redis once per kind of call; later calls of
 kind get that first reply again, from memory. Answers are then wrong in content (every
 registration says what the first one said) but right in shape and size, so the routes run all
 of their own Python (routing, DRF, validation, building and rendering the answer) and none of
-Redis: no round trip, no driver, no Lua. What a route reaches here against the same floor is
-the most that any change on the Redis side could give it (`make bench-http` reports it).
+Redis: no round trip, no driver, no Lua. What a route reaches here against this server's own
+floor is the most that any change on the Redis side could give it (`make bench-http` reports
+it). Every route `make bench-http` drives reaches Redis only through `commands`.
 """
 
 from typing import Any
