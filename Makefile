@@ -10,7 +10,7 @@ GRANIAN   := --interface asginl --log-level $${GRANIAN_LOG_LEVEL:-warning}
 APP       := elevenlabs_agent.asgi:application
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run serve test lint format redis bench bench-http bench-ws profile demo-callback
+.PHONY: help install lock run serve test lint format redis bench bench-http bench-ws bench-outage profile demo-callback
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ bench-http: $(STAMP) ## Every route under wrk on candidate servers; writes docs/
 bench-ws: $(STAMP) ## 1,000 live sockets under appends on make serve; writes docs/ws-bench/
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[bench]'
 	$(BIN)/python bench/ws_bench.py
+
+bench-outage: $(STAMP) ## Redis frozen under 8-64 clients, and slowed by 0-30 ms, on make serve
+	$(BIN)/python bench/outage_bench.py $(if $(ROOT),--root $(ROOT))
 
 profile: $(STAMP) redis ## Where each route's time goes (in-process, real Redis db 14); see docs/performance.md
 	$(BIN)/python bench/breakdown.py

@@ -21,6 +21,7 @@ import contextlib
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import redis
 from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -31,7 +32,7 @@ from elevenlabs_agent.authentication import matching_key
 from elevenlabs_agent.encoding import dumps, loads
 from elevenlabs_agent.errors import CONVERSATION_NOT_FOUND, StoreUnavailable
 from elevenlabs_agent.ids import CONVERSATION_ID
-from elevenlabs_agent.redis import OUTAGE_ERRORS
+from elevenlabs_agent.redis import OUTAGE_ERRORS, breaker
 
 # Application close codes (a browser sees only those sent after the handshake).
 CLOSE_INVALID_ID = 4400
@@ -48,6 +49,9 @@ KEEPALIVE = {"type": "keepalive"}
 # send WebSocket ping frames, but ASGI gives an application no way to; the frontend ignores
 # frame types it does not know.)
 KEEPALIVE_SECONDS = 25.0
+# A new socket that has not joined its conversation's group within this long (Redis frozen,
+# before the breaker knew) is closed with 1011.
+JOIN_SECONDS = 1.0
 
 
 class ConversationConsumer(AsyncWebsocketConsumer):
@@ -58,14 +62,26 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     snapshot_sent = False
     last_sent = 0.0  # loop time of the last frame sent
     keepalive: asyncio.Task | None = None
+    joining: asyncio.Timeout
     pushes_sent: set[str]  # deliveryIds this socket was sent (a push arrives live and pending)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if breaker.is_open:  # Redis is out of reach: say so now, without asking the layer
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_STORE_UNAVAILABLE})
+            return
+        # Joining (a channel, the group, the marker) takes Redis calls that the channel layer
+        # does not bound in time; connect() lifts the deadline once they are done.
+        self.joining = asyncio.timeout(JOIN_SECONDS)
         try:
-            await super().__call__(scope, receive, send)
-        except OUTAGE_ERRORS:
-            # The channel layer cannot reach Redis (joining a group, or even getting a channel):
-            # close with 1011 so that the client reconnects later.
+            async with self.joining:
+                await super().__call__(scope, receive, send)
+        except (*OUTAGE_ERRORS, TimeoutError) as exc:
+            # The channel layer cannot reach Redis: close with 1011 so that the client
+            # reconnects later.
+            if isinstance(exc, TimeoutError):
+                exc = redis.TimeoutError("the channel layer did not answer in time")
+            breaker.failed(exc)
             if not self.accepted:
                 await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": CLOSE_STORE_UNAVAILABLE})
@@ -95,6 +111,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_send(
             self._group, {"type": "subscription.ready", "channel": self.channel_name}
         )
+        self.joining.reschedule(None)
 
     async def disconnect(self, code: int) -> None:
         if self.keepalive is not None:

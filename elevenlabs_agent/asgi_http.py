@@ -17,7 +17,9 @@ it settles the body before Django sees it:
 Django runs inline because a request here waits only on Redis, whose calls are short and
 bounded by a timeout. Routes that wait on another service (ElevenLabs, cursor-runner: up to
 seconds) are named in `waiting_paths` and run on a thread instead, so that their wait holds up
-no other request or socket of the worker.
+no other request or socket of the worker. So does every request while Redis is slow (the
+breaker saw a slow call: redis.py), so that a slow Redis costs the event loop one call, not
+one per waiting request; while Redis is out of reach, the breaker answers at once.
 """
 
 import asyncio
@@ -30,6 +32,7 @@ from django.conf import settings
 
 from elevenlabs_agent.encoding import dumps
 from elevenlabs_agent.errors import BAD_REQUEST, REQUEST_TIMEOUT, REQUEST_TOO_LARGE
+from elevenlabs_agent.redis import breaker
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -156,7 +159,7 @@ class InlineWSGI:
             return  # shorter than announced: the client gave up mid-body
 
         environ = _environ(scope, body)
-        if scope["path"] in self.waiting_paths:
+        if scope["path"] in self.waiting_paths or breaker.is_slow:
             status, headers, content = await asyncio.to_thread(self._call_wsgi, environ)
         else:
             status, headers, content = self._call_wsgi(environ)

@@ -1,8 +1,10 @@
-"""The one place a Redis client is obtained, and where driver errors become StoreUnavailable."""
+"""The one place a Redis client is obtained, where driver errors become StoreUnavailable, and
+where an outage is noticed once (the breaker) rather than once per request."""
 
 import functools
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,28 +33,88 @@ OUTAGE_ERRORS = (
     redis.exceptions.ReadOnlyError,
     ConnectionInterrupted,
 )
+# Of those, the ones that say Redis cannot be reached at all: they open the breaker. (Out of
+# memory and read-only are answers: Redis is up, and other calls may well work.)
+UNREACHABLE_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+# While the breaker is open, a probe PINGs Redis this often (recovery is seen within 1 s).
+PROBE_INTERVAL_SECONDS = 0.2
+# A store call slower than this marks Redis as slow for SLOW_FOR_SECONDS: meanwhile requests
+# run on threads (asgi_http.py), so that their waits overlap and hold up no other request,
+# socket or probe of the worker. Healthy calls take well under a millisecond; the
+# conversation caps keep the largest under 50 ms of Redis' time.
+SLOW_CALL_SECONDS = 0.02
+SLOW_FOR_SECONDS = 1.0
 
 logger = logging.getLogger(__name__)
 
 
-class _OutageLog:
-    """One WARNING when this process starts failing to reach Redis, one when it is back."""
+class Breaker:
+    """Fails store calls at once while Redis cannot be reached, instead of one timeout each.
+
+    A call that cannot reach Redis (refused, dropped, timed out) opens the breaker; while it is
+    open every store call raises StoreUnavailable without touching Redis, and one probe thread
+    PINGs Redis until it answers, which closes it. One WARNING as an outage starts, one as it
+    ends.
+    """
 
     def __init__(self) -> None:
-        self.since: float | None = None
+        self.open_since: float | None = None
+        self.slow_until = 0.0
+        self._lock = threading.Lock()
 
-    def failed(self, exc: Exception) -> None:
-        if self.since is None:
-            self.since = time.monotonic()
-            logger.warning("Redis is unavailable (%s); answering 503 until it is back", exc)
+    @property
+    def is_open(self) -> bool:
+        return self.open_since is not None
 
-    def succeeded(self) -> None:
-        if self.since is not None:
-            logger.warning("Redis is back after %.1f s", time.monotonic() - self.since)
-            self.since = None
+    @property
+    def is_slow(self) -> bool:
+        """Whether a recent call was slow (see SLOW_CALL_SECONDS)."""
+        return self.slow_until > time.monotonic()
+
+    def took(self, seconds: float) -> None:
+        if seconds > SLOW_CALL_SECONDS:
+            self.slow_until = time.monotonic() + SLOW_FOR_SECONDS
+
+    def failed(self, exc: BaseException) -> None:
+        """A call failed with one of OUTAGE_ERRORS: open when it says Redis is unreachable."""
+        if not _is_unreachable(exc):
+            return
+        with self._lock:
+            if self.open_since is not None:
+                return
+            self.open_since = time.monotonic()
+        logger.warning("Redis is unavailable (%s); answering 503 until it is back", exc)
+        threading.Thread(target=self._probe, name="redis-probe", daemon=True).start()
+
+    def close(self) -> None:
+        with self._lock:
+            since, self.open_since = self.open_since, None
+        if since is not None:
+            logger.warning("Redis is back after %.1f s", time.monotonic() - since)
+
+    def reset(self) -> None:
+        """Forget what was seen of the store (another store is configured)."""
+        self.open_since, self.slow_until = None, 0.0
+
+    def _probe(self) -> None:
+        while self.is_open:
+            time.sleep(PROBE_INTERVAL_SECONDS)
+            try:
+                redis_client().ping()
+            except Exception:  # still down (or a client being rebuilt): probe again
+                continue
+            self.close()
 
 
-_outage = _OutageLog()
+def _is_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or the driver error django-redis wrapped in it) means Redis is out of
+    reach, rather than an answer refusing this one call."""
+    if isinstance(exc, ConnectionInterrupted):
+        exc = exc.__cause__ or exc
+    return isinstance(exc, UNREACHABLE_ERRORS)
+
+
+breaker = Breaker()
 
 
 def key_as_named(key: str, key_prefix: str, version: int) -> str:
@@ -88,23 +150,29 @@ def redis_client() -> redis.Redis:
 
 @receiver(setting_changed)
 def _forget_client(setting: str, **kwargs: Any) -> None:
-    """Tests point CACHES elsewhere: the next call builds a client for the new store."""
+    """Tests point CACHES elsewhere: the next call builds a client for the new store, whose
+    health nothing is known of yet."""
     global _client
     if setting == "CACHES":
         _client = None
+        breaker.reset()
 
 
 def store_operation(func: Callable[P, R]) -> Callable[P, R]:
-    """Translate Redis outages raised inside a store function into StoreUnavailable."""
+    """Translate Redis outages raised inside a store function into StoreUnavailable, and fail
+    at once while the breaker is open."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if breaker.open_since is not None:
+            raise StoreUnavailable
+        started = time.monotonic()
         try:
             result = func(*args, **kwargs)
         except OUTAGE_ERRORS as exc:
-            _outage.failed(exc)
+            breaker.failed(exc)
             raise StoreUnavailable from exc
-        _outage.succeeded()
+        breaker.took(time.monotonic() - started)
         return result
 
     return wrapper

@@ -168,7 +168,7 @@ if REDIS_EMBEDDED and not DEBUG and not env.bool("ELEVENLABS_EMBEDDED_STORE", de
 REDIS_SOCKET_TIMEOUT_SECONDS = setting(
     env.float,
     "REDIS_SOCKET_TIMEOUT_SECONDS",
-    0.5,
+    0.08,
     allowed=f"{SECONDS}, at most 0.9",
     valid=lambda seconds: 0 < seconds <= 0.9,  # an outage must answer within 2 s
 )

@@ -1,4 +1,3 @@
-import os
 import socket
 from collections.abc import Iterator
 
@@ -9,9 +8,8 @@ from rest_framework.test import APIClient
 from elevenlabs_agent.redis import redis_client
 from elevenlabs_agent.settings import channel_layer_settings, redis_cache_settings
 from tests.fake_http import FakeHTTP, serve_fake_http
-from tests.support import IN_CI
+from tests.support import IN_CI, REAL_REDIS_URL
 
-REAL_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 FAKE_REDIS_URL = "redis://fakeredis-tests:6379/0"
 
 

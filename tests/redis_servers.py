@@ -1,7 +1,11 @@
-"""Real redis-server processes on spare loopback ports, for outage and failover tests."""
+"""Real redis-server processes on spare loopback ports, for outage and failover tests, and a
+proxy that makes a Redis slow."""
 
+import asyncio
+import contextlib
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -57,3 +61,53 @@ class RedisServer:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+class DelayingProxy:
+    """A TCP proxy in front of a Redis that holds every reply back for `delay` seconds: a Redis
+    that answers each call, slowly."""
+
+    def __init__(self, target_port: int, port: int, delay: float) -> None:
+        self.target_port, self.port, self.delay = target_port, port, delay
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def start(self) -> "DelayingProxy":
+        self.thread.start()
+        serving = asyncio.start_server(self._connection, "127.0.0.1", self.port)
+        self.server = asyncio.run_coroutine_threadsafe(serving, self.loop).result(timeout=5)
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(timeout=5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()
+
+    async def _shutdown(self) -> None:
+        self.server.close()
+        connections = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in connections:
+            task.cancel()
+        await asyncio.gather(*connections, return_exceptions=True)
+
+    async def _connection(self, client_in, client_out) -> None:
+        redis_in, redis_out = await asyncio.open_connection("127.0.0.1", self.target_port)
+        try:
+            await asyncio.gather(
+                self._pipe(client_in, redis_out, 0.0), self._pipe(redis_in, client_out, self.delay)
+            )
+        finally:
+            for writer in (client_out, redis_out):
+                writer.close()
+                with contextlib.suppress(ConnectionError):
+                    await writer.wait_closed()
+
+    @staticmethod
+    async def _pipe(reader, writer, delay: float) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                await asyncio.sleep(delay)
+                writer.write(data)
+                await writer.drain()
+        writer.close()

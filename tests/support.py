@@ -15,6 +15,8 @@ T = TypeVar("T")
 API = "/agent-conversations/api"
 # In CI a missing real Redis (or redis-server binary) fails the run; locally those tests skip.
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The real Redis the storage tests use (a database of its own, flushed around each test).
+REAL_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def spare_port() -> int:

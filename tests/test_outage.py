@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import use_redis
 from tests.redis_servers import RedisServer
-from tests.support import API, spare_port
+from tests.support import API, spare_port, wait_until
 
 WS_URL = "wss://api.elevenlabs.io/v1/convai/conversation?token=x"
 
@@ -40,6 +40,12 @@ def data_requests(api, cid: str, n: int) -> dict:
     }  # fmt: skip
 
 
+def recovered_within_1s(api) -> None:
+    """Redis answers again: the breaker's probe notices within 1 s, and requests succeed."""
+    wait_until(lambda: api.get("/health/ready").status_code == 200, timeout=1, what="recovery")
+    assert api.post(f"{API}/new").status_code == 200
+
+
 def test_outage_answers_503_fast_and_recovers_without_losing_acknowledged_writes(
     api, durable_redis
 ):
@@ -59,6 +65,7 @@ def test_outage_answers_503_fast_and_recovers_without_losing_acknowledged_writes
         assert int(response["Retry-After"]) > 0
 
     durable_redis.start()  # same port, same append-only file; the service is not restarted
+    recovered_within_1s(api)
     for n in range(3, 5):
         for name, request in data_requests(api, "conv-1", n).items():
             assert request().status_code == 200, name
@@ -86,12 +93,13 @@ def test_a_frozen_redis_answers_503_within_2s_and_logs_one_warning(api, durable_
     assert "Redis is unavailable" in problems[0]
 
     with caplog.at_level(logging.INFO):
-        assert api.post(f"{API}/new").status_code == 200
+        recovered_within_1s(api)
     assert "Redis is back" in caplog.records[-1].getMessage()
 
 
 @pytest.mark.parametrize("refusal", ["out of memory", "read-only replica"])
-def test_redis_refusing_writes_is_503_not_500(api, durable_redis, refusal):
+def test_redis_refusing_writes_is_503_for_that_write_only(api, durable_redis, refusal):
+    cid = api.post(f"{API}/new").json()["conversationId"]
     client = durable_redis.client()
     if refusal == "out of memory":
         client.config_set("maxmemory", 1)
@@ -102,3 +110,6 @@ def test_redis_refusing_writes_is_503_not_500(api, durable_redis, refusal):
 
     assert response.status_code == 503
     assert response.json() == {"success": False, "error": "Storage unavailable"}
+    # Redis is up: the breaker stays closed, and plain reads go on (no session: a 404).
+    assert api.get(f"{API}/{cid}/session").status_code == 404
+    assert api.get("/health/ready").status_code == 200

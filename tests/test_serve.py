@@ -10,89 +10,14 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from websockets.sync.client import connect
 
-from tests.conftest import REAL_REDIS_URL, require_real_redis
-from tests.support import API, spare_port, wait_until
+from tests.conftest import require_real_redis
+from tests.serve_process import ROOT, Server
+from tests.support import API, REAL_REDIS_URL, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 FRAME_WITHIN = 1.0  # seconds from the HTTP answer to the frame
-
-
-class Server:
-    """One `make serve` (granian and its workers), stopped as a process group."""
-
-    def __init__(self, workers: int, **settings: str) -> None:
-        self.port = spare_port()
-        env = {
-            **os.environ,
-            "PORT": str(self.port),
-            "WEB_CONCURRENCY": str(workers),
-            "REDIS_URL": REAL_REDIS_URL,
-            "SECRET_KEY": "serve-tests-only",
-            "ELEVENLABS_AGENT_ENABLED": "true",
-            **settings,
-        }
-        self.process = subprocess.Popen(
-            ["make", "-s", "serve"], cwd=ROOT, env=env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            wait_until(lambda: self.get("/health")["status"] == "ok", timeout=30, what="make serve")
-        except BaseException:
-            self.stop()  # never leave a server behind
-            raise
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def get(self, path: str) -> dict:
-        with urllib.request.urlopen(self.url(path), timeout=5) as response:
-            return json.load(response)
-
-    def post(self, path: str, body: dict, **headers: str) -> dict:
-        request = urllib.request.Request(
-            self.url(path),
-            json.dumps(body).encode(),
-            {"Content-Type": "application/json", **headers},
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return json.load(response)
-
-    def socket(self, conversation_id: str):
-        return connect(
-            f"ws://127.0.0.1:{self.port}{API}/ws?conversationId={conversation_id}",
-            open_timeout=5,
-        )
-
-    def worker_pids(self) -> list[int]:
-        """granian's worker processes: the granian processes whose parent is granian too."""
-        listing = subprocess.check_output(
-            ["ps", "-o", "pid=,ppid=,args=", "-g", str(self.process.pid)], text=True
-        )
-        rows = [line.split(None, 2) for line in listing.splitlines()]
-        granian = {int(pid): int(ppid) for pid, ppid, args in rows if "bin/granian" in args
-                   and not args.startswith("/bin/sh")}  # fmt: skip
-        return sorted(pid for pid, ppid in granian.items() if ppid in granian)
-
-    def stop(self) -> None:
-        """SIGTERM to every process of the server; SIGKILL to whatever is left after 10 s."""
-        group = self.process.pid  # make is the session leader
-        os.killpg(group, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(group, 0)  # anyone left?
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
-        os.killpg(group, signal.SIGKILL)
-        self.process.wait()
 
 
 @pytest.fixture
