@@ -40,8 +40,9 @@ UNREACHABLE_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 PROBE_INTERVAL_SECONDS = 0.2
 # A store call slower than this marks Redis as slow for SLOW_FOR_SECONDS: meanwhile requests
 # run on threads (asgi_http.py), so that their waits overlap and hold up no other request,
-# socket or probe of the worker. Healthy calls take well under a millisecond; the
-# conversation caps keep the largest under 50 ms of Redis' time.
+# socket or probe of the worker. Healthy calls take well under a millisecond. At 5 ms, calls
+# that waited for a CPU on a saturated machine switched workers to threads and back all the
+# time, and cost fast routes up to 16% (docs/performance.md); 20 ms measured no cost.
 SLOW_CALL_SECONDS = 0.02
 SLOW_FOR_SECONDS = 1.0
 

@@ -3,9 +3,10 @@ proxy that makes a Redis slow."""
 
 import asyncio
 import contextlib
+import multiprocessing
 import shutil
+import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -65,49 +66,45 @@ class RedisServer:
 
 class DelayingProxy:
     """A TCP proxy in front of a Redis that holds every reply back for `delay` seconds: a Redis
-    that answers each call, slowly."""
+    that answers each call, slowly. It runs in a process of its own, so that the test's client
+    threads do not delay it further by holding the GIL."""
 
     def __init__(self, target_port: int, port: int, delay: float) -> None:
         self.target_port, self.port, self.delay = target_port, port, delay
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        context = multiprocessing.get_context("spawn")
+        self.process = context.Process(
+            target=_run_proxy, args=(target_port, port, delay), daemon=True
+        )
 
     def start(self) -> "DelayingProxy":
-        self.thread.start()
-        serving = asyncio.start_server(self._connection, "127.0.0.1", self.port)
-        self.server = asyncio.run_coroutine_threadsafe(serving, self.loop).result(timeout=5)
+        self.process.start()
+        wait_until(self._listening, timeout=10, what=f"the proxy on port {self.port}")
         return self
 
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(timeout=5)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-        self.loop.close()
+        self.process.terminate()
+        self.process.join(timeout=5)
 
-    async def _shutdown(self) -> None:
-        self.server.close()
-        connections = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in connections:
-            task.cancel()
-        await asyncio.gather(*connections, return_exceptions=True)
+    def _listening(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            return True
 
-    async def _connection(self, client_in, client_out) -> None:
-        redis_in, redis_out = await asyncio.open_connection("127.0.0.1", self.target_port)
-        try:
-            await asyncio.gather(
-                self._pipe(client_in, redis_out, 0.0), self._pipe(redis_in, client_out, self.delay)
-            )
-        finally:
-            for writer in (client_out, redis_out):
-                writer.close()
-                with contextlib.suppress(ConnectionError):
-                    await writer.wait_closed()
 
-    @staticmethod
-    async def _pipe(reader, writer, delay: float) -> None:
+def _run_proxy(target_port: int, port: int, delay: float) -> None:
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float):
         with contextlib.suppress(ConnectionError):
             while data := await reader.read(65536):
                 await asyncio.sleep(delay)
                 writer.write(data)
                 await writer.drain()
         writer.close()
+
+    async def connection(client_in, client_out) -> None:
+        redis_in, redis_out = await asyncio.open_connection("127.0.0.1", target_port)
+        await asyncio.gather(pipe(client_in, redis_out, 0.0), pipe(redis_in, client_out, delay))
+
+    async def serve() -> None:
+        server = await asyncio.start_server(connection, "127.0.0.1", port)
+        await server.serve_forever()
+
+    asyncio.run(serve())
