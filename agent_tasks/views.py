@@ -14,6 +14,7 @@ from agent_tasks.serializers import (
     ToolCallAnswer,
     ToolCallInput,
 )
+from elevenlabs_agent.asgi_http import waits_on_another_service
 from elevenlabs_agent.cursor_runner import Dispatch, dispatch
 from elevenlabs_agent.encoding import dumps
 from elevenlabs_agent.errors import (
@@ -48,6 +49,7 @@ class WebhookViewSet(viewsets.ViewSet):
     permission_classes = [FeatureEnabled, WebhookSecretRequired]
 
 
+@waits_on_another_service  # cursor-runner, up to CURSOR_RUNNER_TIMEOUT_SECONDS
 class ToolCallViewSet(WebhookViewSet):
     @documented(
         ToolCallAnswer,

@@ -12,26 +12,37 @@ it settles the body before Django sees it:
 - a request that announces no body (HTTP/1: neither Content-Length nor Transfer-Encoding)
   is not waited on for one;
 - a body not complete within REQUEST_BODY_TIMEOUT_SECONDS is a 408;
-- a client that closes before its body is complete is dropped: nothing reaches Django.
+- a body that ends before its Content-Length (the client closed) is a 400: nothing of it
+  reaches Django.
 
 Django runs inline because a request here waits only on Redis, whose calls are short and
-bounded by a timeout. Routes that wait on another service (ElevenLabs, cursor-runner: up to
-seconds) are named in `waiting_paths` and run on a thread instead, so that their wait holds up
-no other request or socket of the worker. So does every request while Redis is slow (the
-breaker saw a slow call: redis.py), so that a slow Redis costs the event loop one call, not
-one per waiting request; while Redis is out of reach, the breaker answers at once.
+bounded by a timeout. Views that wait on another service (ElevenLabs, cursor-runner: up to
+seconds) are marked `@waits_on_another_service` and run on a thread instead, so that their wait
+holds up no other request or socket of the worker. So does every request while Redis is slow
+(the breaker saw a slow call: redis.py), so that a slow Redis costs the event loop one call,
+not one per waiting request; while Redis is out of reach, the breaker answers at once.
+
+The environ is built as Django's own handlers and WSGI servers build it: header names with an
+underscore are dropped (`X_Forwarded_For` would otherwise pass for `X-Forwarded-For`), and the
+ASGI `root_path` is SCRIPT_NAME, taken off the front of PATH_INFO. The answer to HEAD has no
+body; a streaming answer (a file, a generator) is sent in chunks, each read on a thread.
 """
 
 import asyncio
 import io
 import sys
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 
 from elevenlabs_agent.encoding import dumps
-from elevenlabs_agent.errors import BAD_REQUEST, REQUEST_TIMEOUT, REQUEST_TOO_LARGE
+from elevenlabs_agent.errors import (
+    BAD_REQUEST,
+    BODY_INCOMPLETE,
+    REQUEST_TIMEOUT,
+    REQUEST_TOO_LARGE,
+)
 from elevenlabs_agent.redis import breaker
 
 Scope = dict[str, Any]
@@ -39,6 +50,7 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+V = TypeVar("V")
 
 
 class _BodyRefused(Exception):
@@ -46,16 +58,12 @@ class _BodyRefused(Exception):
         self.status, self.error = status, error
 
 
-class _ClientGone(Exception):
-    pass
-
-
 async def _read_body(receive: Receive, limit: int) -> bytes:
     body = bytearray()
     while True:
         message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _ClientGone
+        if message["type"] == "http.disconnect":  # the client stopped sending: never stored
+            raise _BodyRefused(400, BODY_INCOMPLETE)
         body += message.get("body", b"")
         if len(body) > limit:
             raise _BodyRefused(413, REQUEST_TOO_LARGE)
@@ -82,10 +90,14 @@ def _declared_length(scope: Scope) -> int | None:
 def _environ(scope: Scope, body: bytes) -> dict[str, Any]:
     """The PEP 3333 environ of an ASGI HTTP scope whose body has been read."""
     server_host, server_port = scope.get("server") or ("localhost", 80)
+    script_name = scope.get("root_path", "")
+    path = scope["path"]
+    if script_name and path.startswith(script_name):  # ASGI's path includes root_path
+        path = path[len(script_name) :] or "/"
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope["method"],
-        "SCRIPT_NAME": scope.get("root_path", "").encode().decode("latin-1"),
-        "PATH_INFO": scope["path"].encode().decode("latin-1"),
+        "SCRIPT_NAME": script_name.encode().decode("latin-1"),
+        "PATH_INFO": path.encode().decode("latin-1"),
         "QUERY_STRING": scope["query_string"].decode("latin-1"),
         "SERVER_NAME": server_host,
         "SERVER_PORT": str(server_port),
@@ -101,6 +113,8 @@ def _environ(scope: Scope, body: bytes) -> dict[str, Any]:
         "wsgi.run_once": False,
     }
     for raw_name, raw_value in scope["headers"]:
+        if b"_" in raw_name:
+            continue  # ambiguous with a dash once in the environ: dropped, as Django's server does
         name = raw_name.decode("latin-1").upper().replace("-", "_")
         value = raw_value.decode("latin-1")
         if name == "CONTENT_LENGTH" or name == "TRANSFER_ENCODING":
@@ -115,6 +129,29 @@ async def _respond(
 ) -> None:
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def waits_on_another_service(view: V) -> V:
+    """Mark a view whose requests wait on a service other than Redis (ElevenLabs, cursor-runner:
+    up to seconds): InlineWSGI runs them on a thread (urls.waiting_paths finds the marks)."""
+    view.waits_on_another_service = True  # type: ignore[attr-defined]
+    return view
+
+
+class _Answer:
+    """What the WSGI application answered: status, headers, and its body iterable."""
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: Any) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    @property
+    def streaming(self) -> bool:
+        """A body that is not in memory yet (Django's StreamingHttpResponse, FileResponse)."""
+        return bool(getattr(self.body, "streaming", False))
+
+    def close(self) -> None:
+        if hasattr(self.body, "close"):
+            self.body.close()
 
 
 class InlineWSGI:
@@ -147,26 +184,35 @@ class InlineWSGI:
                         body = await _read_body(receive, limit)
                 except TimeoutError:
                     raise _BodyRefused(408, REQUEST_TIMEOUT) from None
+            if declared is not None and len(body) != declared:
+                raise _BodyRefused(400, BODY_INCOMPLETE)  # shorter than announced: never stored
         except _BodyRefused as refusal:
-            # The rest of the body is never read, so the connection cannot be reused.
+            # The rest of the body is never read, so the connection cannot be reused. (A client
+            # that is gone altogether gets nothing: the server drops what is sent to it.)
             headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
             envelope = dumps({"success": False, "error": refusal.error})
             await _respond(send, refusal.status, headers, envelope)
             return
-        except _ClientGone:
-            return  # an incomplete body is never handed on, so nothing of it is stored
-        if declared is not None and len(body) != declared:
-            return  # shorter than announced: the client gave up mid-body
 
         environ = _environ(scope, body)
         if scope["path"] in self.waiting_paths or breaker.is_slow:
-            status, headers, content = await asyncio.to_thread(self._call_wsgi, environ)
+            answer = await asyncio.to_thread(self._call_wsgi, environ)
         else:
-            status, headers, content = self._call_wsgi(environ)
-        await _respond(send, status, headers, content)
+            answer = self._call_wsgi(environ)
+        if scope["method"] == "HEAD":
+            answer.close()  # the headers are the answer (Content-Length as for GET)
+            await _respond(send, answer.status, answer.headers, b"")
+        elif answer.streaming:
+            await self._stream(send, answer)
+        else:
+            try:
+                content = b"".join(answer.body)
+            finally:
+                answer.close()
+            await _respond(send, answer.status, answer.headers, content)
 
-    def _call_wsgi(self, environ: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """The WSGI application's status, headers and whole body."""
+    def _call_wsgi(self, environ: dict[str, Any]) -> _Answer:
+        """Call the WSGI application; its body is not read yet."""
         started: list[Any] = []
 
         def start_response(
@@ -175,13 +221,23 @@ class InlineWSGI:
             started[:] = [status, headers]
 
         result = self.wsgi_app(environ, start_response)
-        try:
-            content = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
         status, headers = started
         encoded = [
             (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
         ]
-        return int(status[:3]), encoded, content
+        return _Answer(int(status[:3]), encoded, result)
+
+    @staticmethod
+    async def _stream(send: Send, answer: _Answer) -> None:
+        """Send a streaming body chunk by chunk, each read on a thread (a file read, or a
+        generator's work, never holds up the event loop)."""
+        await send({"type": "http.response.start", "status": answer.status,
+                    "headers": answer.headers})  # fmt: skip
+        chunks = iter(answer.body)
+        try:
+            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            await asyncio.to_thread(answer.close)
+        await send({"type": "http.response.body", "body": b""})

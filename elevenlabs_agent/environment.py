@@ -31,6 +31,19 @@ def parse_feature_flag(raw: str | None) -> bool:
 
 
 _UNREADABLE = object()
+BOOLEAN = "true/false, 1/0, yes/no or on/off"
+
+
+def boolean(name: str, default: bool) -> bool:
+    """An on/off setting, spelled as ELEVENLABS_AGENT_ENABLED is (any case); unlike that flag,
+    whose contract says a typo means off, any other value stops startup."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    value = _FLAG_VALUES.get(raw.lower())
+    if value is None:
+        raise ImproperlyConfigured(f"{name}={os.environ[name]!r} is invalid: {BOOLEAN}.")
+    return value
 
 
 def setting(read: Callable[..., Any], name: str, default: Any, *, allowed: str,

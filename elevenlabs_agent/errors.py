@@ -18,6 +18,7 @@ NOT_FOUND = "Not found"
 SERVER_ERROR = "Internal server error"
 REQUEST_TOO_LARGE = "Request body too large"
 REQUEST_TIMEOUT = "Request body not received in time"
+BODY_INCOMPLETE = "Request body ended before its Content-Length"
 API_KEY_REQUIRED = "A valid API key is required (Authorization: Bearer <key> or X-API-Key)"
 
 

@@ -1,4 +1,5 @@
-from django.urls import include, path
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from agent_conversations.consumers import ConversationConsumer
@@ -35,9 +36,26 @@ urlpatterns = [
     path(POST_CALL_PATH.lstrip("/"), PostCallView.as_view({"post": "create"}), name="post-call"),
 ]
 
-# Routes that wait on another service (ElevenLabs, cursor-runner): asgi_http.py runs them on a
-# thread, so that their wait holds up no other request or socket of the worker.
-WAITING_PATHS = frozenset({"/config/health", "/signed-url", "/agent-tools"})
+
+def waiting_paths(patterns: list, prefix: str = "/") -> frozenset[str]:
+    """The paths of the views marked `@waits_on_another_service`: asgi_http.py runs them on a
+    thread, so that their wait holds up no other request or socket of the worker. (Found before
+    Django routes a request, hence paths without parameters only.)"""
+    found: set[str] = set()
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            found |= waiting_paths(entry.url_patterns, route)
+            continue
+        marked = (entry.callback, getattr(entry.callback, "cls", None))  # a function, a ViewSet
+        if any(getattr(view, "waits_on_another_service", False) for view in marked):
+            if "<" in route:
+                raise ImproperlyConfigured(f"{route}: a waiting view needs a fixed path")
+            found.add(route)
+    return frozenset(found)
+
+
+WAITING_PATHS = waiting_paths(urlpatterns)
 # Routes whose bodies may be larger than MAX_REQUEST_BODY_BYTES, with the setting that bounds
 # them (their views' parsers read the same setting).
 BODY_LIMITS = {POST_CALL_PATH: "TRANSCRIPT_MAX_BODY_BYTES"}

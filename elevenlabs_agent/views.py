@@ -18,6 +18,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from elevenlabs_agent.asgi_http import waits_on_another_service
 from elevenlabs_agent.cursor_runner import CursorRunnerState, cursor_runner_health
 from elevenlabs_agent.elevenlabs_api import require_api_key, signed_url_get
 from elevenlabs_agent.errors import StoreUnavailable
@@ -129,6 +130,7 @@ def readiness(request: Request) -> Response:
     )
 
 
+@waits_on_another_service
 @documented(HealthReport, gated=False)
 @api_view(["GET"])
 @ungated
@@ -183,6 +185,7 @@ def config(request: Request) -> Response:
     return Response({"success": True, "config": public, "timestamp": now_js_iso()})
 
 
+@waits_on_another_service
 @documented(SignedUrlResponse, 400, 401, 403, 404, 422, 502, 504, parameters=[SignedUrlQuery])
 @api_view(["GET"])
 def signed_url(request: Request) -> Response:

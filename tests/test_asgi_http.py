@@ -117,3 +117,59 @@ def test_a_request_that_announces_no_body_never_waits_for_one(redis_db, settings
         return start
 
     assert async_to_sync(run)()["status"] == 200
+
+
+def answer_to(request_scope: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every message the application sends for a request without a body."""
+
+    async def run() -> list[dict[str, Any]]:
+        communicator = ApplicationCommunicator(application, request_scope)
+        messages = [await communicator.receive_output(timeout=2)]
+        while messages[-1]["type"] != "http.response.body" or messages[-1].get("more_body"):
+            messages.append(await communicator.receive_output(timeout=2))
+        return messages
+
+    return async_to_sync(run)()
+
+
+def get_scope(path: str, *headers: tuple[bytes, bytes], **fields: Any) -> dict[str, Any]:
+    return {**scope(path, list(headers)), "method": "GET", **fields}
+
+
+def test_a_header_name_with_an_underscore_is_dropped_not_taken_for_a_dash(redis_db, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+    spoofed = answer_to(get_scope("/config", (b"x_forwarded_proto", b"https")))
+    genuine = answer_to(get_scope("/config", (b"x-forwarded-proto", b"https")))
+
+    assert json.loads(spoofed[1]["body"])["config"]["agentUrl"] == "http://testserver"
+    assert json.loads(genuine[1]["body"])["config"]["agentUrl"] == "https://testserver"
+
+
+def test_root_path_is_the_script_name_and_not_part_of_the_route(redis_db):
+    mounted = get_scope("/agent/health", root_path="/agent")
+
+    start, body = answer_to(mounted)
+
+    assert start["status"] == 200
+    assert json.loads(body["body"]) == {"status": "ok"}
+
+
+def test_the_answer_to_head_has_the_headers_of_get_and_no_body(redis_db):
+    _, get_body = answer_to(get_scope(f"{API}/list"))
+    head_start, head_body = answer_to(get_scope(f"{API}/list", method="HEAD"))
+
+    assert head_start["status"] == 200
+    assert dict(head_start["headers"])[b"content-length"] == str(len(get_body["body"])).encode()
+    assert head_body["body"] == b""
+
+
+def test_a_file_is_sent_in_chunks_not_buffered_whole(redis_db):
+    path = "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+
+    start, *chunks = answer_to(get_scope(path))
+
+    assert start["status"] == 200
+    content = b"".join(chunk["body"] for chunk in chunks)
+    assert len(content) == int(dict(start["headers"])[b"content-length"]) > 1_000_000
+    assert len(chunks) > 2  # sent as read, not joined first

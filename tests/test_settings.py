@@ -57,6 +57,12 @@ def manage_check(**overrides: str) -> subprocess.CompletedProcess:
         ("TASK_TTL_SECONDS", "1d"),
         ("REDIS_SENTINELS", "sentinel-a"),
         ("LOG_LEVEL", "verbose"),
+        ("DEBUG", "ture"),
+        ("TRUST_X_FORWARDED_PROTO", "yes please"),
+        ("SECURE_SSL_REDIRECT", "enabled"),
+        ("ELEVENLABS_EMBEDDED_STORE", "y"),
+        ("CONVERSATION_MAX_MESSAGES", "3001"),
+        ("CONVERSATION_MAX_BYTES", "1572865"),
     ],
 )
 def test_an_invalid_setting_stops_startup_with_one_line_naming_it(name, value):
@@ -70,6 +76,22 @@ def test_an_invalid_setting_stops_startup_with_one_line_naming_it(name, value):
 
 def test_valid_settings_start():
     result = manage_check(API_THROTTLE_RATE="600/minute", CONVERSATION_TTL_SECONDS="0")
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("spelling", ["true", "1", "yes", "on", "ON", "False", "0", "no", "off"])
+def test_boolean_settings_take_every_documented_spelling(spelling):
+    result = manage_check(
+        DEBUG=spelling, TRUST_X_FORWARDED_PROTO=spelling, SECURE_SSL_REDIRECT=spelling,
+        ELEVENLABS_EMBEDDED_STORE=spelling,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_caps_take_their_upper_bounds():
+    result = manage_check(CONVERSATION_MAX_MESSAGES="3000", CONVERSATION_MAX_BYTES="1572864")
 
     assert result.returncode == 0, result.stderr
 

@@ -14,6 +14,7 @@ from agent_conversations.consumers import (
     CLOSE_ORIGIN_NOT_ALLOWED,
     CLOSE_UNAUTHORIZED,
 )
+from agent_conversations.store import SORT_INDEX_KEYS
 from tests.live import WAIT, close_code, frame, run, socket, subscribed
 from tests.support import API
 
@@ -35,12 +36,14 @@ def get_conversation(conversation_id: str) -> dict[str, Any]:
     return APIClient().get(f"{API}/{conversation_id}").json()
 
 
-def test_connect_sends_the_snapshot_without_touching_the_conversation(redis_db):
+def test_connect_sends_the_snapshot_without_touching_the_conversation(redis_db, monkeypatch):
     conversation_id = create_conversation(agentId="agent-1", metadata={"page": "help"})
 
     async def scenario() -> None:
         await append(conversation_id, "Hello")
-        before = await get_conversation(conversation_id)
+        before = await get_conversation(conversation_id)  # a GET moves lastAccessedAt
+        accessed = redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], conversation_id)
+        monkeypatch.setattr(store, "_now_ms", lambda: int(accessed) + 60_000)  # a minute later
         communicator, snapshot = await subscribed(f"conversationId={conversation_id}")
 
         assert snapshot == {
@@ -48,8 +51,8 @@ def test_connect_sends_the_snapshot_without_touching_the_conversation(redis_db):
             "conversationId": conversation_id,
             "conversation": before,
         }
-        after = await get_conversation(conversation_id)
-        assert after["lastAccessedAt"] >= before["lastAccessedAt"]  # GET moves it, not the socket
+        # The socket did not move it (had it, it would be a minute later).
+        assert redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], conversation_id) == accessed
         await communicator.disconnect()
 
     run(scenario)

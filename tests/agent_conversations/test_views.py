@@ -3,6 +3,7 @@ import uuid
 
 import pytest
 
+from agent_conversations import store
 from agent_conversations.serializers import MESSAGE_CONTENT_MAX_LENGTH
 from agent_conversations.store import SORT_INDEX_KEYS, conversation_key, messages_key
 from agent_conversations.views import CONVERSATION_CREATED, MESSAGE_ADDED
@@ -296,16 +297,19 @@ def test_list_and_new_are_routes_not_ids(api, redis_db, method, path):
     assert getattr(api, method)(f"{API}/{path}").status_code == 405
 
 
-def test_session_registration_starts_the_conversation(api, redis_db):
+def test_session_registration_starts_the_conversation(api, redis_db, monkeypatch):
     session = {"sessionUrl": "wss://api.elevenlabs.io/ws"}
+    now_ms = [1_800_000_000_000]
+    monkeypatch.setattr(store, "_now_ms", lambda: now_ms[0])
 
     first = api.post(f"{API}/voice-1/session", session, format="json").json()
-    accessed = redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], "voice-1")
+    now_ms[0] += 5_000
     second = api.post(f"{API}/voice-1/session", session, format="json").json()
 
     assert first["conversationCreated"] is True
     assert second["conversationCreated"] is False
-    assert redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], "voice-1") >= accessed
+    # The second registration touched the conversation it found.
+    assert redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], "voice-1") == 1_800_000_005_000
     conversation = api.get(f"{API}/voice-1").json()
     assert_conversation(conversation)
     assert conversation["messages"] == []
