@@ -8,9 +8,12 @@ PORT      ?= 8000
 # application has no startup or shutdown hooks, so granian need not offer ASGI lifespan.
 GRANIAN   := --interface asginl --log-level $${GRANIAN_LOG_LEVEL:-warning}
 APP       := elevenlabs_agent.asgi:application
+# Every worker writes its metrics to one directory, emptied at each start (metrics.py).
+METRICS_DIR = export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$$(mktemp -d)} && \
+	rm -f "$$PROMETHEUS_MULTIPROC_DIR"/*.db
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run serve test lint format redis bench bench-http bench-ws bench-outage profile demo-callback
+.PHONY: help install lock run serve test lint format redis bench bench-http bench-ws bench-outage bench-durability profile demo-callback
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +40,7 @@ run: $(STAMP) ## Serve on 127.0.0.1:$PORT with the feature on (embedded store un
 	  SECRET_KEY=$${SECRET_KEY:-local-development-only-not-a-secret}; \
 	$(BIN)/python manage.py check --fail-level ERROR -v 0 && \
 	$(BIN)/python -m elevenlabs_agent.port_free 127.0.0.1 $(PORT) && \
+	$(METRICS_DIR) && \
 	$(BIN)/granian $(GRANIAN) --host 127.0.0.1 --port $(PORT) --workers 1 $(APP)
 
 serve: $(STAMP) ## Production server: granian on $HOST:$PORT, $WEB_CONCURRENCY workers (default: cores)
@@ -44,6 +48,7 @@ serve: $(STAMP) ## Production server: granian on $HOST:$PORT, $WEB_CONCURRENCY w
 	$(BIN)/python manage.py check --fail-level ERROR -v 0
 	@# granian shares a busy port silently (SO_REUSEPORT): refuse instead (port_free.py).
 	$(BIN)/python -m elevenlabs_agent.port_free $${HOST:-127.0.0.1} $(PORT)
+	$(METRICS_DIR) && \
 	$(BIN)/granian $(GRANIAN) --host $${HOST:-127.0.0.1} --port $(PORT) \
 	  --workers $${WEB_CONCURRENCY:-$$(nproc)} --respawn-failed-workers --respawn-interval 0.5 \
 	  --workers-kill-timeout 10 \
@@ -65,6 +70,9 @@ bench-ws: $(STAMP) ## 1,000 live sockets under appends on make serve; writes doc
 
 bench-outage: $(STAMP) ## Redis frozen under 8-64 clients, and slowed by 0-30 ms, on make serve
 	$(BIN)/python bench/outage_bench.py $(if $(ROOT),--root $(ROOT))
+
+bench-durability: $(STAMP) ## The write routes with REDIS_WRITE_REPLICAS at 0 and 1 (a primary and a replica)
+	$(BIN)/python bench/durability_bench.py
 
 profile: $(STAMP) redis ## Where each route's time goes (in-process, real Redis db 14); see docs/performance.md
 	$(BIN)/python bench/breakdown.py

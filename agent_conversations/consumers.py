@@ -28,6 +28,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from agent_conversations import store
+from elevenlabs_agent import metrics
 from elevenlabs_agent.authentication import matching_key
 from elevenlabs_agent.encoding import dumps, loads
 from elevenlabs_agent.errors import CONVERSATION_NOT_FOUND, StoreUnavailable
@@ -43,6 +44,7 @@ CLOSE_FEATURE_DISABLED = 4503
 CLOSE_STORE_UNAVAILABLE = 1011
 
 SNAPSHOT = "agent_conversation.snapshot"
+UPDATED = "agent_conversation.updated"
 ACK = "agent_session.ack"
 KEEPALIVE = {"type": "keepalive"}
 # An idle socket gets KEEPALIVE this often, so that proxies keep it open. (The server should
@@ -101,6 +103,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         # Accept first, then refuse with a code: before the handshake a browser sees no code.
         await self.accept(subprotocol=key if key in self.scope.get("subprotocols", ()) else None)
         self.accepted = True
+        metrics.LIVE_SOCKETS.inc()
         self.pushes_sent = set()
         refusal = self._refusal(query, key)
         if refusal is not None:
@@ -114,6 +117,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.joining.reschedule(None)
 
     async def disconnect(self, code: int) -> None:
+        if self.accepted:
+            metrics.LIVE_SOCKETS.dec()
+            metrics.LIVE_CLOSES.labels(code).inc()
         if self.keepalive is not None:
             self.keepalive.cancel()
         if self.conversation_id:
@@ -135,9 +141,11 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             if isinstance(delivery_id, str) and delivery_id:
                 # In an outage the push stays pending: it comes again after the next snapshot.
                 with contextlib.suppress(StoreUnavailable):
-                    await sync_to_async(store.push_acknowledge, thread_sensitive=False)(
+                    settled = await sync_to_async(store.push_acknowledge, thread_sensitive=False)(
                         conversation_id=self.conversation_id, delivery_id=delivery_id
                     )
+                    if settled:
+                        metrics.PUSHES.labels("acknowledged").inc()
 
     # --- Group events -------------------------------------------------------------------------
 
@@ -178,7 +186,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         """A frame published by a write, as text (live.py); before the snapshot, the snapshot
         already holds it."""
         if self.snapshot_sent:
-            await self._send_text(event["text"])
+            await self._send_text(event["text"], UPDATED)
 
     async def agent_conversation_deleted(self, event: dict[str, Any]) -> None:
         """The conversation was deleted: say so, then close as for an unknown conversation.
@@ -205,13 +213,15 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.pushes_sent.add(push["deliveryId"])
         frame = {key: push[key] for key in ("type", "conversationId", "deliveryId", "event")}
         await self._send_frame(frame)
+        metrics.PUSHES.labels("sent").inc()
 
     async def _send_frame(self, frame: dict[str, Any]) -> None:
-        await self._send_text(dumps(frame).decode())
+        await self._send_text(dumps(frame).decode(), frame["type"])
 
-    async def _send_text(self, text: str) -> None:
+    async def _send_text(self, text: str, frame_type: str) -> None:
         self.last_sent = asyncio.get_running_loop().time()
         await self.send(text_data=text)
+        metrics.LIVE_FRAMES.labels(frame_type).inc()
 
     async def _keep_alive(self) -> None:
         """Send KEEPALIVE whenever nothing else was sent for KEEPALIVE_SECONDS, until cancelled

@@ -175,22 +175,24 @@ LUA = Path(__file__).parent / "lua"
 _SHARED = (LUA / "conversation_json.lua", LUA / "elevenlabs_ids.lua", LUA / "indexes.lua")
 
 
-def conversation_script(*paths: Path) -> LuaScript:
+def conversation_script(*paths: Path, writes: bool = True) -> LuaScript:
     """A script that reads or writes one conversation: the shared functions and prelude.lua
-    (its KEYS, ARGV and helpers), then the files at `paths`. Run it with `conversation_call`."""
-    return LuaScript(*_SHARED, LUA / "prelude.lua", *paths)
+    (its KEYS, ARGV and helpers), then the files at `paths`. Run it with `conversation_call`.
+    A script of a read route passes `writes=False`: what it writes (lastAccessedAt) is not
+    worth a replica's confirmation, and reads go on while replicas lag."""
+    return LuaScript(*_SHARED, LUA / "prelude.lua", *paths, writes=writes)
 
 
 _CREATE_OR_TOUCH = conversation_script(LUA / "create_or_touch.lua")
-_GET = conversation_script(LUA / "get.lua")
+_GET = conversation_script(LUA / "get.lua", writes=False)
 _APPEND = conversation_script(LUA / "append.lua")
 _UPDATE = conversation_script(LUA / "update.lua")
 _DELETE = conversation_script(LUA / "delete.lua")
-_MESSAGES_PAGE = conversation_script(LUA / "messages_page.lua")
+_MESSAGES_PAGE = conversation_script(LUA / "messages_page.lua", writes=False)
 _IMPORT_MESSAGES = conversation_script(LUA / "import_messages.lua")
-_PEEK = LuaScript(LUA / "conversation_json.lua", LUA / "peek.lua")
-_LIST_PAGE = LuaScript(*_SHARED, LUA / "list_page.lua")
-_SNAPSHOT = LuaScript(LUA / "conversation_json.lua", LUA / "snapshot.lua")
+_PEEK = LuaScript(LUA / "conversation_json.lua", LUA / "peek.lua", writes=False)
+_LIST_PAGE = LuaScript(*_SHARED, LUA / "list_page.lua", writes=False)
+_SNAPSHOT = LuaScript(LUA / "conversation_json.lua", LUA / "snapshot.lua", writes=False)
 
 # Bytes of messages one list-page call assembles before it leaves the rest to a call each.
 LIST_PAGE_INLINE_BYTES = 1024 * 1024

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict
 
 from django.conf import settings
-from django.core.cache import cache
 
 from agent_conversations import store as conversation_store
 from elevenlabs_agent.encoding import dumps, loads
-from elevenlabs_agent.redis import commands, store_operation
+from elevenlabs_agent.redis import commands, confirmed_commands, store_operation
 from elevenlabs_agent.timestamps import now_js_iso
 
 SCHEMA_VERSION = 1
@@ -174,4 +173,4 @@ def session_get(*, conversation_id: str) -> StoredSession | None:
 @store_operation
 def session_delete(*, conversation_id: str) -> bool:
     """Remove the conversation's session; True if there was one."""
-    return bool(cache.delete(session_key(conversation_id)))
+    return bool(confirmed_commands(("DEL", session_key(conversation_id)))[0])

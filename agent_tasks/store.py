@@ -23,6 +23,7 @@ from django.conf import settings
 from agent_conversations import store as conversations
 from agent_conversations.store import AgentMessage
 from agent_sessions.store import session_key
+from elevenlabs_agent import metrics
 from elevenlabs_agent.encoding import dumps, loads
 from elevenlabs_agent.redis import redis_client, store_operation
 from elevenlabs_agent.timestamps import now_js_iso
@@ -131,6 +132,7 @@ def task_start(*, conversation_id: str, tool_name: str, tool_args: dict[str, Any
         raise ConversationGone
     if outcome == conversations.FULL:
         raise ConversationFull
+    metrics.TASKS.labels("pending").inc()
     return StartedTask(StoredTask(record, stored), message, index)
 
 
@@ -159,7 +161,10 @@ def task_refused(*, started: StartedTask, error: str) -> bool:
         dumps(message),
         extra_keys=[task_key(record["requestId"])],
     )  # fmt: skip
-    return answer != _TASK_CHANGED
+    if answer == _TASK_CHANGED:
+        return False
+    metrics.TASKS.labels("failed").inc()
+    return True
 
 
 def summary(record: TaskRecord, succeeded: bool, result: str | None) -> str:
@@ -218,4 +223,6 @@ def task_finish(*, task: StoredTask, succeeded: bool, result: str | None) -> Tas
         return None
     if answer == conversations.UNKNOWN_CONVERSATION:
         raise ConversationGone
+    metrics.TASKS.labels(status).inc()
+    metrics.PUSHES.labels("offered").inc()  # kept for the agent while its session lives
     return finished

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,8 +166,11 @@ def run_wrk(wrk: str, port: int, route: str, seconds: int = DURATION) -> Result:
     )
 
 
-def start_server(name: str, redis_url: str) -> tuple[subprocess.Popen, int]:
-    launcher, workers, threads = SERVERS[name]
+Launcher = tuple[Callable[[int, int, int], tuple[list[str], dict[str, str]]], int, int]
+
+
+def start_server(launcher_spec: Launcher, redis_url: str) -> tuple[subprocess.Popen, int]:
+    launcher, workers, threads = launcher_spec
     port = spare_port()
     command, extra_env = launcher(port, workers, threads)
     env = {
@@ -194,26 +198,29 @@ def worker_rss_mb(session: int) -> list[float]:
 
 
 def bench_servers(
-    wrk: str, redis_url: str
+    wrk: str,
+    redis_url: str,
+    candidates: dict[str, Launcher] = SERVERS,
+    routes: Iterable[str] = ROUTES,
 ) -> tuple[dict[str, dict[str, Result]], dict[str, list[float]]]:
     """Every route on every server, the servers taking turns (ROUNDS runs each, the median
     counts): a shared machine's speed drifts by tens of percent over minutes, and turns make
     that drift fall on every server alike. Also each server's worker memory at the end."""
-    servers = {name: start_server(name, redis_url) for name in SERVERS}
+    servers = {name: start_server(spec, redis_url) for name, spec in candidates.items()}
     try:
         for _, port in servers.values():
             wait_for_port(port)
             # Steady state only: every worker has served every route (imports, pooled
             # connections, loaded scripts) before anything is measured.
-            for route in ROUTES:
+            for route in routes:
                 run_wrk(wrk, port, route, seconds=2)
-        results: dict[str, dict[str, Result]] = {name: {} for name in SERVERS}
-        for route in ROUTES:
-            runs: dict[str, list[Result]] = {name: [] for name in SERVERS}
+        results: dict[str, dict[str, Result]] = {name: {} for name in servers}
+        for route in routes:
+            runs: dict[str, list[Result]] = {name: [] for name in servers}
             for _ in range(ROUNDS):
                 for name, (_, port) in servers.items():
                     runs[name].append(run_wrk(wrk, port, route))
-            for name in SERVERS:
+            for name in servers:
                 ordered = sorted(runs[name], key=lambda r: r.requests_per_second)
                 r = results[name][route] = ordered[len(ordered) // 2]
                 print(f"  {name:48} {route:9} {r.requests_per_second:8.0f} req/s  "

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 
+from elevenlabs_agent import metrics
 from elevenlabs_agent.encoding import dumps
 from elevenlabs_agent.errors import (
     BAD_REQUEST,
@@ -189,6 +190,7 @@ class InlineWSGI:
         except _BodyRefused as refusal:
             # The rest of the body is never read, so the connection cannot be reused. (A client
             # that is gone altogether gets nothing: the server drops what is sent to it.)
+            metrics.BODY_REFUSALS.labels(refusal.status).inc()
             headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
             envelope = dumps({"success": False, "error": refusal.error})
             await _respond(send, refusal.status, headers, envelope)

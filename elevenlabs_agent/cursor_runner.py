@@ -7,6 +7,8 @@ from typing import Literal
 import httpx
 from django.conf import settings
 
+from elevenlabs_agent.middleware import request_id_var
+
 CursorRunnerState = Literal["connected", "unhealthy", "disconnected", "not configured"]
 # Per connect and per read; /config/health also puts one deadline on the whole probe.
 HEALTH_TIMEOUT_SECONDS = 0.75
@@ -52,7 +54,9 @@ def dispatch(*, request_id: str, prompt: str, conversation_id: str, callback_url
         "callbackUrl": callback_url,
     }
     secret = settings.CURSOR_RUNNER_SECRET
-    headers = {"X-Webhook-Secret": secret} if secret else {}
+    headers = {"X-Request-ID": request_id_var.get()}  # ties cursor-runner's logs to ours
+    if secret:
+        headers["X-Webhook-Secret"] = secret
 
     async def post() -> Dispatch:
         try:

@@ -37,6 +37,19 @@ class StoreUnavailable(APIException):
     wait = 5  # DRF's handler turns this into the Retry-After header
 
 
+WRITE_NOT_CONFIRMED = (
+    "Write not confirmed by a replica in time; it may have been applied, and is safe to retry"
+)
+
+
+class WriteNotConfirmed(StoreUnavailable):
+    """Fewer replicas than REDIS_WRITE_REPLICAS confirmed a write within its timeout."""
+
+    default_detail = WRITE_NOT_CONFIRMED
+    default_code = "write_not_confirmed"
+    wait = 1
+
+
 class FeatureDisabled(EnvelopeError):
     """ELEVENLABS_AGENT_ENABLED is off."""
 

@@ -8,6 +8,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from elevenlabs_agent import metrics
 from elevenlabs_agent.errors import BAD_REQUEST, FORBIDDEN, NOT_FOUND, SERVER_ERROR
 
 
@@ -32,6 +33,7 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     response = exception_handler(exc, context)
     if response is None:
         return None
+    metrics.API_ERRORS.labels(getattr(exc, "default_code", "error")).inc()
     if isinstance(exc, exceptions.ValidationError):
         response.data = _validation_envelope(exc.detail)
     else:

@@ -1,6 +1,7 @@
 """The one place a Redis client is obtained, where driver errors become StoreUnavailable, and
 where an outage is noticed once (the breaker) rather than once per request."""
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -8,17 +9,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Required, TypedDict, TypeVar
 
 import redis
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django_redis import get_redis_connection
 from django_redis.exceptions import ConnectionInterrupted
 from django_redis.serializers.base import BaseSerializer
 
+from elevenlabs_agent import metrics
 from elevenlabs_agent.encoding import dumps, loads
-from elevenlabs_agent.errors import StoreUnavailable
+from elevenlabs_agent.errors import StoreUnavailable, WriteNotConfirmed
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,17 +76,22 @@ class Breaker:
         return self.slow_until > time.monotonic()
 
     def took(self, seconds: float) -> None:
+        metrics.REDIS_CALL_SECONDS.observe(seconds)
         if seconds > SLOW_CALL_SECONDS:
             self.slow_until = time.monotonic() + SLOW_FOR_SECONDS
 
     def failed(self, exc: BaseException) -> None:
         """A call failed with one of OUTAGE_ERRORS: open when it says Redis is unreachable."""
         if not _is_unreachable(exc):
+            metrics.REDIS_FAILURES.labels("refused").inc()
             return
+        metrics.REDIS_FAILURES.labels("unreachable").inc()
         with self._lock:
             if self.open_since is not None:
                 return
             self.open_since = time.monotonic()
+        metrics.REDIS_OUTAGES.inc()
+        metrics.REDIS_UP.set(0)
         logger.warning("Redis is unavailable (%s); answering 503 until it is back", exc)
         threading.Thread(target=self._probe, name="redis-probe", daemon=True).start()
 
@@ -91,6 +99,7 @@ class Breaker:
         with self._lock:
             since, self.open_since = self.open_since, None
         if since is not None:
+            metrics.REDIS_UP.set(1)
             logger.warning("Redis is back after %.1f s", time.monotonic() - since)
 
     def reset(self) -> None:
@@ -153,9 +162,9 @@ def redis_client() -> redis.Redis:
 def _forget_client(setting: str, **kwargs: Any) -> None:
     """Tests point CACHES elsewhere: the next call builds a client for the new store, whose
     health nothing is known of yet."""
-    global _client
+    global _client, _durability_read
     if setting == "CACHES":
-        _client = None
+        _client = _durability_read = None
         breaker.reset()
 
 
@@ -185,7 +194,7 @@ def redis_ping() -> None:
     redis_client().ping()
 
 
-def commands(*calls: tuple[Any, ...]) -> list[Any]:
+def commands(*calls: tuple[Any, ...], last_within: float | None = None) -> list[Any]:
     """Several commands in one round trip (no transaction), their raw replies in order.
 
     The path to Redis of the hot routes: straight to a pooled connection, without redis-py's
@@ -195,13 +204,19 @@ def commands(*calls: tuple[Any, ...]) -> list[Any]:
     was pooled), a timeout is not (a frozen Redis costs one timeout), and an error reply raises
     (the first one, once every reply has been read, so the connection goes back clean).
     Replies are not decoded (bytes, ints, lists); callers read them as the commands define.
+    `last_within`: the last command blocks (WAIT), and its reply may take that many seconds
+    before the socket timeout starts to count.
     """
     pool = redis_client().connection_pool
     for attempt in (1, 2):
         connection = pool.get_connection()
         try:
             connection.send_packed_command(connection.pack_commands(calls))
-            replies = [_reply(connection) for _ in calls]
+            replies = [_reply(connection) for _ in calls[:-1]]
+            if last_within is not None and not connection.can_read(timeout=last_within):
+                connection.disconnect()  # its reply may still come: never reuse it
+                raise redis.TimeoutError(f"no answer to {calls[-1][0]} in {last_within} s")
+            replies.append(_reply(connection))
         except redis.ConnectionError:
             connection.disconnect()  # never hand a half-read connection back to the pool
             if attempt == 2:
@@ -224,21 +239,105 @@ def _reply(connection: redis.Connection) -> Any:
         return error
 
 
+# Redis answers a WAIT whose timeout passed on its next cron tick: with its default `hz 10`,
+# up to 100 ms late (measured: WAIT 1 20 answered after 100 ms).
+WAIT_TICK_SECONDS = 0.1
+
+
+def confirmed_commands(*calls: tuple[Any, ...]) -> list[Any]:
+    """`commands` for writes: with REDIS_WRITE_REPLICAS, a WAIT in the same round trip, and
+    WriteNotConfirmed unless that many replicas had the writes within REDIS_WRITE_TIMEOUT_SECONDS.
+
+    WAIT asks about every write this connection made so far, and a pooled connection has made
+    no write since its last confirmation, so it confirms exactly these.
+    """
+    replicas = settings.REDIS_WRITE_REPLICAS
+    if not replicas:
+        return commands(*calls)
+    timeout = settings.REDIS_WRITE_TIMEOUT_SECONDS
+    wait = ("WAIT", replicas, max(1, round(timeout * 1000)))  # WAIT ... 0 would wait forever
+    *replies, confirmed = commands(*calls, wait, last_within=timeout + WAIT_TICK_SECONDS)
+    if confirmed < replicas:
+        metrics.REDIS_FAILURES.labels("unconfirmed").inc()
+        raise WriteNotConfirmed
+    return replies
+
+
 class LuaScript:
     """A Lua script from these files, in order (shared functions first), run by EVALSHA.
 
     Read once, at import; loaded into Redis (SCRIPT LOAD) the first time a Redis does not know
-    it. Called through `commands`, the lean path.
+    it. Called through `commands`, the lean path; a script that writes (`writes`, the default)
+    through `confirmed_commands`, so that replicas confirm what it wrote.
     """
 
-    def __init__(self, *files: Path) -> None:
+    def __init__(self, *files: Path, writes: bool = True) -> None:
         self.source = "\n".join(path.read_text() for path in files).encode()
         self.sha = hashlib.sha1(self.source).hexdigest()
+        self.send = confirmed_commands if writes else commands
 
     def __call__(self, keys: Sequence[Any] = (), args: Sequence[Any] = ()) -> Any:
+        run = ("EVALSHA", self.sha, len(keys), *keys, *args)
         try:
-            return commands(("EVALSHA", self.sha, len(keys), *keys, *args))[0]
+            return self.send(run)[0]
         except redis.exceptions.NoScriptError:
             # A Redis that restarted, or another one (failover): load it, then run it.
-            load = ("SCRIPT", "LOAD", self.source)
-            return commands(load, ("EVALSHA", self.sha, len(keys), *keys, *args))[1]
+            return self.send(("SCRIPT", "LOAD", self.source), run)[1]
+
+
+class ReportedDurability(TypedDict, total=False):
+    """What the primary reports of the durability of a write (each left out if unreadable)."""
+
+    replicasConnected: int  # replicas the primary sees now
+    appendOnly: bool  # the primary logs every write to its append-only file
+    snapshots: bool  # the primary saves RDB snapshots (`save` configured)
+
+
+class Durability(ReportedDurability):
+    """What the deployment keeps of an acknowledged write (GET /config)."""
+
+    writeReplicas: Required[int]  # REDIS_WRITE_REPLICAS: replicas that confirm each write
+
+
+# What Redis reports of its durability is read at most this often, never per request.
+DURABILITY_READ_SECONDS = 5.0
+_durability_read: tuple[float, ReportedDurability] | None = None
+
+
+def durability() -> Durability:
+    """The setting, and what the primary reports of its replicas and persistence; what could
+    not be read (Redis down, CONFIG disabled on a managed Redis) is left out."""
+    global _durability_read
+    if _durability_read is None or time.monotonic() - _durability_read[0] > DURABILITY_READ_SECONDS:
+        _durability_read = (time.monotonic(), _read_durability())
+    return Durability(writeReplicas=settings.REDIS_WRITE_REPLICAS, **_durability_read[1])
+
+
+def _read_durability() -> ReportedDurability:
+    if settings.REDIS_EMBEDDED:  # one process's memory: no replica, nothing on disk
+        return {"replicasConnected": 0, "appendOnly": False, "snapshots": False}
+    report: ReportedDurability = {}
+    with contextlib.suppress(StoreUnavailable, redis.ResponseError):
+        replication, persistence = _info("replication", "persistence")
+        report["replicasConnected"] = int(replication.get("connected_slaves", 0))
+        report["appendOnly"] = persistence.get("aof_enabled") == "1"
+    with contextlib.suppress(StoreUnavailable, redis.ResponseError):  # CONFIG may be disabled
+        report["snapshots"] = bool(_config_get("save").strip())
+    return report
+
+
+@store_operation
+def _info(*sections: str) -> list[dict[str, str]]:
+    """INFO of each section, as its fields."""
+    replies = commands(*(("INFO", section) for section in sections))
+    return [
+        dict(line.split(":", 1) for line in reply.decode().splitlines() if ":" in line)
+        for reply in replies
+    ]
+
+
+@store_operation
+def _config_get(name: str) -> str:
+    reply = commands(("CONFIG", "GET", name))[0]  # RESP3: a map; RESP2: [name, value]
+    value = next(iter(reply.values())) if isinstance(reply, dict) else reply[1]
+    return value.decode()

@@ -180,6 +180,26 @@ REDIS_SOCKET_TIMEOUT_SECONDS = setting(
     valid=lambda seconds: 0 < seconds <= 0.9,  # an outage must answer within 2 s
 )
 
+# Replica confirmation: a write is answered 200 only once this many replicas have it (Redis'
+# WAIT, sent in the same round trip as the write), or 503 when they do not confirm it within
+# REDIS_WRITE_TIMEOUT_SECONDS. 0: the primary applying it is enough (replication stays
+# asynchronous). Redis answers a WAIT that timed out on its next cron tick (100 ms at its
+# default `hz 10`), and the socket timeout counts from then: the bound keeps the whole within
+# the 2 s promise.
+REDIS_WRITE_REPLICAS = setting(
+    env.int, "REDIS_WRITE_REPLICAS", 0, allowed="a whole number of replicas, 0 for none",
+    valid=not_negative,
+)  # fmt: skip
+REDIS_WRITE_TIMEOUT_SECONDS = setting(
+    env.float, "REDIS_WRITE_TIMEOUT_SECONDS", 0.1, allowed="a number of seconds from 0.001 to 0.9",
+    valid=lambda seconds: 0.001 <= seconds <= 0.9,
+)  # fmt: skip
+if REDIS_WRITE_REPLICAS and REDIS_EMBEDDED:
+    raise ImproperlyConfigured(
+        "REDIS_WRITE_REPLICAS needs a real Redis with replicas (REDIS_URL or REDIS_SENTINELS); "
+        "the embedded store has none."
+    )
+
 
 def sentinel_addresses(sentinels: list[str]) -> list[tuple[str, int]]:
     """REDIS_SENTINELS ("host:port" each) as (host, port) pairs."""
@@ -287,6 +307,7 @@ INSTALLED_APPS = [
     "agent_tasks",
 ]
 MIDDLEWARE = [
+    "elevenlabs_agent.middleware.RequestContext",  # request id, metrics, access log: outermost
     "elevenlabs_agent.middleware.ProbesAnswerAnyHost",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -353,19 +374,42 @@ LOG_LEVEL = setting(
     allowed="DEBUG, INFO, WARNING, ERROR or CRITICAL",
     valid=lambda level: level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
 )
+# text: readable lines; json: one JSON object per line, for log pipelines.
+LOG_FORMAT = setting(
+    env.str, "LOG_FORMAT", "text", allowed="text or json",
+    valid=lambda log_format: log_format in ("text", "json"),
+)  # fmt: skip
+# One log line per request (method, route, status, duration): off by default, it costs every
+# request a formatted line.
+ACCESS_LOG = boolean("ACCESS_LOG", default=False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    # Every 503 (storage outage, feature off) is expected and answered; redis.py logs an outage
-    # once as it starts and once as it ends, not once per request.
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601, UTC
+        },
+    },
     "filters": {
+        # Every 503 (storage outage, feature off) is expected and answered; redis.py logs an
+        # outage once as it starts and once as it ends, not once per request.
         "not_503": {
             "()": "django.utils.log.CallbackFilter",
             "callback": lambda record: getattr(record, "status_code", 0) != 503,
+        },
+        "request_id": {"()": "elevenlabs_agent.middleware.RequestIdFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {"django.request": {"filters": ["not_503"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

@@ -15,6 +15,7 @@ urlpatterns = [
     path("config", views.config, name="config"),
     path("config/health", views.config_health, name="config-health"),
     path("signed-url", views.signed_url, name="signed-url"),
+    path("metrics", views.metrics_view, name="metrics"),
     # The API's description is public: no flag, no key, no throttle.
     path(
         "api/schema/",

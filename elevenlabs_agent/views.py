@@ -7,6 +7,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Literal, NotRequired, TypedDict
 
 from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import (
     api_view,
@@ -18,12 +20,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from elevenlabs_agent import metrics
 from elevenlabs_agent.asgi_http import waits_on_another_service
 from elevenlabs_agent.cursor_runner import CursorRunnerState, cursor_runner_health
 from elevenlabs_agent.elevenlabs_api import require_api_key, signed_url_get
 from elevenlabs_agent.errors import StoreUnavailable
 from elevenlabs_agent.openapi import documented
-from elevenlabs_agent.redis import redis_ping
+from elevenlabs_agent.permissions import ApiKeyRequired
+from elevenlabs_agent.redis import Durability, durability, redis_ping
 from elevenlabs_agent.serializers import InputSerializer, StrictCharField
 from elevenlabs_agent.timestamps import now_js_iso
 
@@ -72,6 +76,7 @@ class PublicConfig(TypedDict):
     redis: Literal["external", "embedded"]
     maxRequestBodyBytes: int
     apiKeysRequired: bool
+    durability: Durability
 
 
 class ConfigResponse(TypedDict):
@@ -181,6 +186,7 @@ def config(request: Request) -> Response:
         "redis": "embedded" if settings.REDIS_EMBEDDED else "external",
         "maxRequestBodyBytes": settings.MAX_REQUEST_BODY_BYTES,
         "apiKeysRequired": bool(settings.AGENT_API_KEYS),
+        "durability": durability(),
     }
     return Response({"success": True, "config": public, "timestamp": now_js_iso()})
 
@@ -197,3 +203,13 @@ def signed_url(request: Request) -> Response:
     if not agent_id:
         raise ValidationError({"agentId": [AGENT_ID_REQUIRED]})
     return Response({"signedUrl": signed_url_get(agent_id=agent_id).url})
+
+
+@extend_schema(exclude=True)  # Prometheus' text format, not JSON
+@api_view(["GET"])
+@permission_classes([ApiKeyRequired])  # not the feature flag: a dark deployment is watched too
+@throttle_classes([])
+def metrics_view(request: Request) -> HttpResponse:
+    """Prometheus metrics of every worker of this server (metrics.py)."""
+    body, content_type = metrics.exposition()
+    return HttpResponse(body, content_type=content_type)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from elevenlabs_agent.errors import BODY_INCOMPLETE
 from tests.conftest import require_real_redis
@@ -290,6 +291,7 @@ def test_the_bridge_drops_header_names_with_underscores(serve):
             f"GET /config HTTP/1.1\r\nHost: 127.0.0.1\r\n{header}: https\r\n"
             "Connection: close\r\n\r\n".encode(),
         )
+        assert answer.startswith(b"HTTP/1.1 200"), answer
         return json.loads(answer.split(b"\r\n\r\n", 1)[1])["config"]["agentUrl"]
 
     assert agent_url("X_Forwarded_Proto").startswith("http://")  # would pass for the next
@@ -324,3 +326,28 @@ def test_a_large_static_file_arrives_whole(serve):
 
     with urllib.request.urlopen(server.url(path), timeout=5) as response:
         assert response.read() == on_disk.read_bytes()
+
+
+def test_a_scrape_counts_the_requests_of_every_worker(serve, tmp_path):
+    server = serve(workers=2, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+
+    def listed() -> float:
+        with urllib.request.urlopen(server.url("/metrics"), timeout=5) as response:
+            text = response.read().decode()
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "elevenlabs_agent_http_requests_total"
+            and sample.labels["route"] == f"{API}/list"
+        )
+
+    before = listed()
+    for _ in range(40):  # new connections: granian spreads them over both workers
+        server.get(f"{API}/list")
+
+    assert listed() - before == 40
+    # Both workers counted (each writes its own file), and one scrape summed them.
+    assert {path.name for path in tmp_path.glob("counter_*.db")} == {
+        f"counter_{pid}.db" for pid in server.worker_pids()
+    }
