@@ -60,7 +60,7 @@ test: $(STAMP) ## Run the tests (real-Redis tests skip when 127.0.0.1:6379 is do
 bench: $(STAMP) redis ## Store benchmark against the real Redis (flushes its db 14); see docs/benchmarks.md
 	$(BIN)/python bench/store_bench.py
 
-bench-http: $(STAMP) ## Every route under wrk on candidate servers; writes docs/http-bench/
+bench-http: $(STAMP) ## Every route under wrk on candidate servers; writes docs/http-bench/ (AGAINST=<checkout>: A/B only)
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[bench]'
 	$(BIN)/python bench/http_bench.py
 

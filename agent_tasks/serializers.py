@@ -44,6 +44,12 @@ class ToolCallInputSchema(OpenApiSerializerExtension):
         return schema
 
 
+class TaskStatusArgs(InputSerializer):
+    """tool_args of the `task_status` tool: a task to tell of, else the latest ones."""
+
+    requestId = StrictCharField(required=False, min_length=1, max_length=NAME_MAX_LENGTH)
+
+
 class CallbackInput(InputSerializer):
     """What cursor-runner sends to POST /callback when a task ends."""
 
@@ -65,6 +71,26 @@ class ToolCallAnswer(TypedDict):
     ok: bool
     say: str
     result: ToolCallResult
+
+
+class TaskState(TypedDict):
+    requestId: str
+    status: Literal["processing", "completed", "failed"]
+    toolName: str
+    output: NotRequired[str]
+    error: NotRequired[str]
+
+
+class TaskStates(TypedDict):
+    tasks: list[TaskState]
+
+
+class TaskStatusAnswer(TypedDict):
+    """The `task_status` tool's answer: `say` for the voice, `result` for the agent's model."""
+
+    ok: bool
+    say: str
+    result: TaskStates
 
 
 class CallbackAnswer(TypedDict):

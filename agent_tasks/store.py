@@ -23,9 +23,10 @@ from django.conf import settings
 from agent_conversations import store as conversations
 from agent_conversations.store import AgentMessage
 from agent_sessions.store import session_key
+from agent_tasks import speech
 from elevenlabs_agent import metrics
 from elevenlabs_agent.encoding import dumps, loads
-from elevenlabs_agent.redis import redis_client, store_operation
+from elevenlabs_agent.redis import confirmed_commands, redis_client, store_operation
 from elevenlabs_agent.timestamps import now_js_iso
 
 TaskStatus = Literal["pending", "completed", "failed"]
@@ -207,7 +208,7 @@ def task_finish(*, task: StoredTask, succeeded: bool, result: str | None) -> Tas
         "type": PUSH,
         "conversationId": conversation_id,
         "deliveryId": delivery_id(request_id),
-        "event": {"type": "contextual_update", "text": text},
+        "event": {"type": "contextual_update", "text": speech.task_sentence(finished)},
     }
     answer = conversations.conversation_call(
         _FINISH, conversation_id,
@@ -226,3 +227,30 @@ def task_finish(*, task: StoredTask, succeeded: bool, result: str | None) -> Tas
     metrics.TASKS.labels(status).inc()
     metrics.PUSHES.labels("offered").inc()  # kept for the agent while its session lives
     return finished
+
+
+# The `task_status` tool tells of this many of a conversation's tasks when it names none.
+RECENT_TASKS = 5
+
+
+@store_operation
+def recent_tasks(*, conversation_id: str) -> list[TaskRecord]:
+    """The conversation's latest tasks that still exist, newest first: found through the
+    index of its messages (each task has a `started` message), read in one call."""
+    index = redis_client().hscan_iter(
+        conversations.message_index_key(conversation_id), match="task:*:started", count=1000
+    )
+    newest = sorted(((int(at), message_id.decode()) for message_id, at in index), reverse=True)
+    request_ids = [message_id.split(":")[1] for _, message_id in newest[:RECENT_TASKS]]
+    if not request_ids:
+        return []
+    stored = redis_client().mget([task_key(request_id) for request_id in request_ids])
+    return [loads(record) for record in stored if record is not None]
+
+
+@store_operation
+def pushes_settle(*, conversation_id: str, request_ids: list[str]) -> None:
+    """The agent was told of these tasks: their pending pushes are delivered."""
+    if request_ids:
+        deliveries = [delivery_id(request_id) for request_id in request_ids]
+        confirmed_commands(("HDEL", conversations.pushes_key(conversation_id), *deliveries))

@@ -6,11 +6,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agent_conversations import store as conversations
-from agent_tasks import store
+from agent_tasks import speech, store
 from agent_tasks.permissions import WebhookSecretRequired
 from agent_tasks.serializers import (
     CallbackAnswer,
     CallbackInput,
+    TaskState,
+    TaskStatusAnswer,
+    TaskStatusArgs,
     ToolCallAnswer,
     ToolCallInput,
 )
@@ -52,7 +55,7 @@ class WebhookViewSet(viewsets.ViewSet):
 @waits_on_another_service  # cursor-runner, up to CURSOR_RUNNER_TIMEOUT_SECONDS
 class ToolCallViewSet(WebhookViewSet):
     @documented(
-        ToolCallAnswer,
+        ToolCallAnswer | TaskStatusAnswer,
         400, 404, 409, 413, 415, 502,
         request=ToolCallInput,
         summary="A server-tool call from the voice agent: start the task in cursor-runner",
@@ -67,6 +70,8 @@ class ToolCallViewSet(WebhookViewSet):
             if conversation_id is None:
                 raise SessionNotFound
         tool_name, tool_args = data["tool_name"], data["tool_args"]
+        if tool_name == TASK_STATUS:
+            return Response(task_status(conversation_id, tool_args))
         try:
             started = store.task_start(
                 conversation_id=conversation_id, tool_name=tool_name, tool_args=tool_args
@@ -89,16 +94,56 @@ class ToolCallViewSet(WebhookViewSet):
         ):
             failed: ToolCallAnswer = {
                 "ok": False,
-                "say": f"Sorry, I could not start {tool_name} right now.",
+                "say": f"Sorry, I could not start {speech.spoken_name(tool_name)} right now.",
                 "result": {"requestId": request_id, "status": "failed"},
             }
             return Response(failed, status=status.HTTP_502_BAD_GATEWAY)
+        name = speech.spoken_name(tool_name)
         answer: ToolCallAnswer = {
             "ok": True,
-            "say": f"I have started {tool_name}. I will tell you when it is done.",
+            "say": f"I have started {name}. I will tell you when it is done.",
             "result": {"requestId": request_id, "status": "processing"},
         }
         return Response(answer)
+
+
+# The server tool the agent calls to hear how its tasks went (the pull alternative to pushes:
+# docs/agent-setup.md). Answered at once, nothing dispatched.
+TASK_STATUS = "task_status"
+# What the agent's model gets of an output (the voice gets far less: speech.py).
+RESULT_OUTPUT_MAX_CHARACTERS = 2000
+
+
+def task_status(conversation_id: str, tool_args: dict) -> TaskStatusAnswer:
+    """The named task, or the conversation's latest ones, for the agent; the finished ones
+    count as told, so their pushes are not delivered too."""
+    args = TaskStatusArgs(data=tool_args)
+    args.is_valid(raise_exception=True)
+    request_id = args.validated_data.get("requestId")
+    if request_id is None:
+        tasks = store.recent_tasks(conversation_id=conversation_id)
+    else:
+        named = store.task_get(request_id=request_id)
+        if named is None or named.record["conversationId"] != conversation_id:
+            raise TaskNotFound
+        tasks = [named.record]
+    finished = [task["requestId"] for task in tasks if task["status"] != "pending"]
+    store.pushes_settle(conversation_id=conversation_id, request_ids=finished)
+    states = [_task_state(task) for task in tasks]
+    return {"ok": True, "say": speech.tasks_sentence(tasks), "result": {"tasks": states}}
+
+
+def _task_state(task: store.TaskRecord) -> TaskState:
+    state: TaskState = {
+        "requestId": task["requestId"],
+        "status": "processing" if task["status"] == "pending" else task["status"],
+        "toolName": task["toolName"],
+    }
+    if "output" in task:
+        state["output"] = task["output"][:RESULT_OUTPUT_MAX_CHARACTERS]
+    if "error" in task:
+        state["error"] = task["error"][:RESULT_OUTPUT_MAX_CHARACTERS]
+    return state
 
 
 class CallbackViewSet(WebhookViewSet):

@@ -351,6 +351,30 @@ def plot(all_results: dict[str, dict[str, Result]]) -> None:
     fig.savefig(OUT / "throughput.png", dpi=110)
 
 
+def checkout_serve(checkout: str) -> Callable[[int, int, int], tuple[list[str], dict[str, str]]]:
+    """`make serve` of another checkout (a worktree of an earlier commit)."""
+
+    def launcher(port: int, workers: int, threads: int) -> tuple[list[str], dict[str, str]]:
+        command, env = make_serve(port, workers, threads)
+        return [command[0], "-C", checkout, *command[1:]], env
+
+    return launcher
+
+
+def compare(wrk: str, redis_url: str, checkout: str) -> None:
+    """AGAINST=<checkout>: this `make serve` against that one's on every route, taking turns;
+    prints the table (docs/ are left as they are)."""
+    this, that = f"this checkout ({CORES} workers)", f"{checkout} ({CORES} workers)"
+    candidates = {that: (checkout_serve(checkout), CORES, 1), this: (make_serve, CORES, 1)}
+    results, _ = bench_servers(wrk, redis_url, candidates)
+    print(f"\n| route | {that} req/s | this req/s | change |\n| --- | ---: | ---: | ---: |")
+    for route, label in ROUTES.items():
+        before, after = results[that][route], results[this][route]
+        change = after.requests_per_second / before.requests_per_second - 1
+        print(f"| {label} | {before.requests_per_second:,.0f} | "
+              f"{after.requests_per_second:,.0f} | {change:+.1%} |")  # fmt: skip
+
+
 def main() -> None:
     wrk = ensure_wrk()
     with tempfile.TemporaryDirectory() as workdir:
@@ -364,6 +388,9 @@ def main() -> None:
             wait_for_port(redis_port)
             redis_url = f"redis://127.0.0.1:{redis_port}/0"
             preload(redis_url)
+            if os.environ.get("AGAINST"):
+                compare(wrk, redis_url, os.environ["AGAINST"])
+                return
             write_report(*bench_servers(wrk, redis_url), "make bench-http")
         finally:
             redis.terminate()

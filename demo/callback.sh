@@ -1,5 +1,6 @@
 #!/bin/sh
-# make demo-callback: a tool call becomes a pending message, then a completed one.
+# make demo-callback: a tool call becomes a pending message, then a completed one, and what the
+# agent hears of it by pull (the task_status tool) and by push (the browser's relay).
 # Runs `make run` (embedded store) and a fake cursor-runner on spare ports, then drives them
 # with curl the way ElevenLabs and cursor-runner would. Needs curl.
 set -eu
@@ -42,9 +43,27 @@ echo
 step "The conversation now (the task is pending)"
 messages
 
+step "The agent asks how its task is going (the task_status tool): pull"
+said() { .venv/bin/python -c 'import json, sys; print("  the agent hears:", json.load(sys.stdin)["say"])'; }
+curl -s -X POST "$BASE/agent-tools" -H 'Content-Type: application/json' \
+  -H "X-Webhook-Secret: $SECRET" -d '{"tool_name": "task_status", "session_id": "el-call-1"}' | said
+
 step "cursor-runner works for a few seconds, then calls /callback"
 sleep 4
 messages
-echo
-echo "The open conversation page got both messages live, and the socket a push for the agent:"
-echo '  {"type": "agent_session.push", "event": {"type": "contextual_update", "text": "run_tests completed: ..."}}'
+
+step "What the browser relays to the agent (clients/browser/push-relay.js): push"
+.venv/bin/python - "$PORT" "$CONVERSATION" <<'PY'
+import json, sys
+from websockets.sync.client import connect
+port, conversation = sys.argv[1:]
+with connect(f"ws://127.0.0.1:{port}/agent-conversations/api/ws?conversationId={conversation}") as socket:
+    socket.recv(timeout=5)  # the snapshot
+    push = json.loads(socket.recv(timeout=5))  # the pending push, after the snapshot
+    print("  the agent hears:", push["event"]["text"])
+PY
+
+step "The agent asks again: told once (the push is not acknowledged yet, so pull answers it)"
+curl -s -X POST "$BASE/agent-tools" -H 'Content-Type: application/json' \
+  -H "X-Webhook-Secret: $SECRET" -d '{"tool_name": "task_status", "session_id": "el-call-1"}' | said
+echo "  (pulling settled the push: a relay connecting now gets nothing more)"

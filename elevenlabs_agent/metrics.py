@@ -10,6 +10,7 @@ process. Names and units follow Prometheus' conventions: `_total` counters, `_se
 import glob
 import os
 import re
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -76,9 +77,25 @@ TASKS = Counter(
 REDIS_UP.set(1)
 
 
-def method_label(method: str) -> str:
-    """The method as a label; anything else is `other` (clients choose methods: no new series)."""
-    return method if method in METHODS else "other"
+# (route, method, status) -> its counter and its route's histogram: looking a labelled child
+# up takes a lock and checks the labels, and every request needs two.
+_request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def request_answered(route: str, method: str, status: int, seconds: float) -> None:
+    """Count an answered request (`route` a template; a method clients made up is `other`)."""
+    series = _request_series.get((route, method, status))
+    if series is None:
+        label = method if method in METHODS else "other"
+        series = (
+            HTTP_REQUESTS.labels(route, label, status),
+            HTTP_REQUEST_SECONDS.labels(route),
+        )
+        if label != "other":  # a made-up method never becomes a key here either
+            _request_series[route, method, status] = series
+    requests, durations = series
+    requests.inc()
+    durations.observe(seconds)
 
 
 _PID_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db$")

@@ -1,5 +1,5 @@
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from elevenlabs_agent.redis import redis_client
 from elevenlabs_agent.settings import channel_layer_settings, redis_cache_settings
 from tests.fake_http import FakeHTTP, serve_fake_http
+from tests.serve_process import Server
 from tests.support import IN_CI, REAL_REDIS_URL
 
 FAKE_REDIS_URL = "redis://fakeredis-tests:6379/0"
@@ -94,3 +95,19 @@ def api() -> APIClient:
 def fake_http() -> Iterator[FakeHTTP]:
     """A local HTTP server the test scripts (a fake ElevenLabs API, a fake cursor-runner)."""
     yield from serve_fake_http()
+
+
+@pytest.fixture
+def serve(real_redis_db) -> Iterator[Callable[..., Server]]:
+    """Start `make serve` (workers, settings as environment variables) on the real Redis;
+    every server started is stopped after the test."""
+    started: list[Server] = []
+
+    def start(workers: int, **settings: str) -> Server:
+        server = Server(workers, **settings)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

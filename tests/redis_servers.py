@@ -4,26 +4,18 @@ proxy that makes a Redis slow."""
 import asyncio
 import contextlib
 import multiprocessing
-import shutil
 import socket
 import subprocess
 from pathlib import Path
 
-import pytest
 import redis
 
-from tests.support import IN_CI, wait_until
+from tests.support import require_program, wait_until
 
 
 def require_redis_server() -> str:
     """The redis-server binary; skip locally, fail in CI, when it is not installed."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        reason = "redis-server is not installed (apt-get install redis-server)"
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return binary
+    return require_program("redis-server", "apt-get install redis-server")
 
 
 class RedisServer:

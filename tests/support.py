@@ -2,6 +2,7 @@
 process, and running the same work on many threads at once."""
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -61,3 +62,16 @@ def run_concurrently(work: Callable[[int], T], workers: int) -> list[T]:
     if errors:
         raise errors[0]
     return results  # type: ignore[return-value]
+
+
+def require_program(name: str, install: str) -> str:
+    """The path of program `name`; skip locally, fail in CI, when it is not installed."""
+    path = shutil.which(name)
+    if path is None:
+        import pytest  # support.py is also imported outside pytest (bench/)
+
+        reason = f"{name} is not installed ({install})"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path

@@ -10,6 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
+from elevenlabs_agent.middleware import REQUEST_ID
 from tests.support import API
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,7 @@ def test_a_request_id_is_kept_when_safe_and_made_otherwise(api, redis_db):
 
     assert kept["X-Request-ID"] == "trace-1.2_3"
     made = [unsafe["X-Request-ID"], too_long["X-Request-ID"], none["X-Request-ID"]]
-    assert all(len(request_id) == 32 for request_id in made)
+    assert all(REQUEST_ID.fullmatch(request_id) for request_id in made)
     assert len(set(made)) == 3
 
 

@@ -10,33 +10,16 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from elevenlabs_agent.errors import BODY_INCOMPLETE
-from tests.conftest import require_real_redis
 from tests.serve_process import ROOT, Server
 from tests.support import API, REAL_REDIS_URL, wait_until
 
 FRAME_WITHIN = 1.0  # seconds from the HTTP answer to the frame
-
-
-@pytest.fixture
-def serve(real_redis_db) -> Iterator[type[Server]]:
-    require_real_redis()
-    started: list[Server] = []
-
-    def start(workers: int, **settings: str) -> Server:
-        server = Server(workers, **settings)
-        started.append(server)
-        return server
-
-    yield start  # type: ignore[misc]
-    for server in started:
-        server.stop()
 
 
 def next_frame(socket) -> dict:
@@ -229,7 +212,7 @@ def test_a_tool_call_runs_in_cursor_runner_and_its_callback_reaches_the_socket(s
     assert push["type"] == "agent_session.push"
     assert push["event"] == {
         "type": "contextual_update",
-        "text": "refactor completed: 3 files changed",
+        "text": "refactor is done. 3 files changed",
     }
 
 

@@ -11,25 +11,13 @@ from rest_framework.test import APIClient
 
 from agent_conversations import store as conversations
 from elevenlabs_agent.errors import WEBHOOK_SECRET_MISSING
-from tests.fake_http import FakeHTTP, Recorded
+from tests.agent_tasks.conftest import RUNNER_SECRET, SECRET
+from tests.fake_http import Recorded
 from tests.live import frame, run, subscribed
 from tests.support import API, spare_port
 
-SECRET = "webhook-secret-1"
-RUNNER_SECRET = "runner-secret-1"
 CALL = "conv_el_123"  # ElevenLabs' id for the call: the sessionId the browser registers
 SESSION = {"sessionUrl": "wss://api.elevenlabs.io/v1/convai/conversation?x=1", "sessionId": CALL}
-
-
-@pytest.fixture
-def runner(settings, redis_db, fake_http) -> FakeHTTP:
-    """A fake cursor-runner that accepts every task; the service configured for callbacks."""
-    settings.WEBHOOK_SECRET = SECRET
-    settings.CURSOR_RUNNER_URL = fake_http.url
-    settings.CURSOR_RUNNER_SECRET = RUNNER_SECRET
-    settings.CURSOR_RUNNER_TIMEOUT_SECONDS = 0.5
-    fake_http.answer(200, '{"success": true, "queued": true}')
-    return fake_http
 
 
 def webhook(path: str, body: dict[str, Any], secret: str | None = SECRET, **headers: str) -> Any:
@@ -323,9 +311,7 @@ def test_the_result_reaches_the_live_socket_as_a_push(runner):
         assert updated["type"] == "agent_conversation.updated"
         assert updated["message"]["messageId"] == f"task:{request_id}:done"
         push = await frame(communicator)
-        assert push == _push_of(
-            request_id, conversation_id, "search_code completed: All tests pass"
-        )
+        assert push == _push_of(request_id, conversation_id, "search code is done. All tests pass")
         await communicator.disconnect()
 
     run(scenario)
@@ -335,7 +321,7 @@ def test_a_reconnecting_socket_gets_the_unacknowledged_push_once_and_never_after
     conversation_id = conversation_with_session()
     request_id = tool_call(session_id=CALL).json()["result"]["requestId"]
     callback(request_id, output="ok")
-    expected = _push_of(request_id, conversation_id, "search_code completed: ok")
+    expected = _push_of(request_id, conversation_id, "search code is done. ok")
 
     async def scenario() -> None:
         first, _ = await subscribed(f"conversationId={conversation_id}")
