@@ -28,6 +28,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from agent_conversations import store
+from agent_sessions.store import session_alive
 from elevenlabs_agent import metrics
 from elevenlabs_agent.authentication import matching_key
 from elevenlabs_agent.encoding import dumps, loads
@@ -235,6 +236,11 @@ class ConversationConsumer(AsyncWebsocketConsumer):
                 except Exception:  # the socket closed under us; disconnect() follows
                     return
                 idle = 0.0
+                # A page open on the conversation is a sign its call is alive.
+                with contextlib.suppress(StoreUnavailable):
+                    await sync_to_async(session_alive, thread_sensitive=False)(
+                        conversation_id=self.conversation_id
+                    )
             await asyncio.sleep(KEEPALIVE_SECONDS - idle)
 
     def _presented_key(self, query: dict[str, list[str]]) -> str | None:

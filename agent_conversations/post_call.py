@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from agent_conversations import store
 from agent_conversations.serializers import MESSAGE_CONTENT_MAX_LENGTH
 from agent_conversations.store import AgentMessage
+from agent_sessions.store import session_end
 from elevenlabs_agent.errors import (
     ConversationChanging,
     ElevenLabsWebhookSecretMissing,
@@ -199,6 +200,7 @@ class PostCallView(viewsets.ViewSet):
             raise ConversationChanging from None
         if result is None:  # deleted in between: the next delivery creates it again
             raise ConversationChanging
+        session_end(conversation_id=conversation_id, call_id=call_id)  # the call is over
         answer: PostCallImported = {
             "conversationId": conversation_id,
             "imported": result.imported,

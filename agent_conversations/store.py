@@ -410,15 +410,22 @@ def messages_page(
 
 
 @store_operation
-def message_append(*, conversation_id: str, message: AgentMessage) -> AppendResult | None:
+def message_append(
+    *, conversation_id: str, message: AgentMessage, session_key: str | None = None
+) -> AppendResult | None:
     """Append a message atomically; a messageId already stored is acknowledged, not stored again,
-    and a full conversation takes nothing more.
+    and a full conversation takes nothing more. A voice message keeps the conversation's session
+    (`session_key`, a record of another store) alive for SESSION_TTL_SECONDS from now, in the
+    same step.
 
     Returns None for an unknown conversation.
     """
+    alive = session_key is not None and message.get("source") == "voice"
     outcome, count = conversation_call(
-        _APPEND, conversation_id, message["messageId"], dumps(message)
-    )
+        _APPEND, conversation_id, message["messageId"], dumps(message),
+        *([settings.SESSION_TTL_SECONDS * 1000] if alive else []),
+        extra_keys=[session_key] if alive and session_key else None,
+    )  # fmt: skip
     if outcome == UNKNOWN_CONVERSATION:
         return None
     return AppendResult(

@@ -175,7 +175,11 @@ class ConversationViewSet(PathIdViewSet):
         for optional in ("toolName", "toolArgs", "toolOutput", "status"):
             if optional in fields:
                 message[optional] = fields[optional]
-        result = store.message_append(conversation_id=conversation_id, message=message)
+        result = store.message_append(
+            conversation_id=conversation_id,
+            message=message,
+            session_key=session_key(conversation_id),
+        )
         if result is None:
             raise ConversationNotFound
         if result.full:

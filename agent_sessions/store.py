@@ -6,13 +6,14 @@ A callback system outside this service reads `elevenlabs:session:{conversationId
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
 from django.conf import settings
 
 from agent_conversations import store as conversation_store
 from elevenlabs_agent.encoding import dumps, loads
-from elevenlabs_agent.redis import commands, confirmed_commands, store_operation
+from elevenlabs_agent.redis import LuaScript, commands, confirmed_commands, store_operation
 from elevenlabs_agent.timestamps import now_js_iso
 
 SCHEMA_VERSION = 1
@@ -174,3 +175,21 @@ def session_get(*, conversation_id: str) -> StoredSession | None:
 def session_delete(*, conversation_id: str) -> bool:
     """Remove the conversation's session; True if there was one."""
     return bool(confirmed_commands(("DEL", session_key(conversation_id)))[0])
+
+
+# A session lives as long as its call: every sign of life (a voice message, a tool call, the
+# agent asking about its tasks, an open live-update socket's keepalive) gives it
+# SESSION_TTL_SECONDS more from then, and the call's end removes it.
+_END_CALL = LuaScript(Path(__file__).parent / "lua" / "end_call.lua")
+
+
+@store_operation
+def session_alive(*, conversation_id: str) -> None:
+    """A sign the call is alive: its session lives on SESSION_TTL_SECONDS from now."""
+    commands(("PEXPIRE", session_key(conversation_id), settings.SESSION_TTL_SECONDS * 1000))
+
+
+@store_operation
+def session_end(*, conversation_id: str, call_id: str) -> bool:
+    """The call `call_id` is over: its session is removed (a newer call's is kept)."""
+    return bool(_END_CALL([session_key(conversation_id)], [call_id]))

@@ -26,7 +26,12 @@ from agent_sessions.store import session_key
 from agent_tasks import speech
 from elevenlabs_agent import metrics
 from elevenlabs_agent.encoding import dumps, loads
-from elevenlabs_agent.redis import confirmed_commands, redis_client, store_operation
+from elevenlabs_agent.redis import (
+    commands,
+    confirmed_commands,
+    redis_client,
+    store_operation,
+)
 from elevenlabs_agent.timestamps import now_js_iso
 
 TaskStatus = Literal["pending", "completed", "failed"]
@@ -127,7 +132,8 @@ def task_start(*, conversation_id: str, tool_name: str, tool_args: dict[str, Any
     outcome, index = conversations.conversation_call(
         _START, conversation_id,
         stored, settings.TASK_TTL_SECONDS * 1000, message["messageId"], dumps(message),
-        extra_keys=[task_key(record["requestId"])],
+        settings.SESSION_TTL_SECONDS * 1000,
+        extra_keys=[task_key(record["requestId"]), session_key(conversation_id)],
     )  # fmt: skip
     if outcome == conversations.UNKNOWN_CONVERSATION:
         raise ConversationGone
@@ -249,8 +255,12 @@ def recent_tasks(*, conversation_id: str) -> list[TaskRecord]:
 
 
 @store_operation
-def pushes_settle(*, conversation_id: str, request_ids: list[str]) -> None:
-    """The agent was told of these tasks: their pending pushes are delivered."""
-    if request_ids:
-        deliveries = [delivery_id(request_id) for request_id in request_ids]
-        confirmed_commands(("HDEL", conversations.pushes_key(conversation_id), *deliveries))
+def tasks_told(*, conversation_id: str, request_ids: list[str]) -> None:
+    """The agent was told of these tasks: their pending pushes are delivered. (It asked, so
+    the call is alive: its session lives on from now, in the same round trip.)"""
+    alive = ("PEXPIRE", session_key(conversation_id), settings.SESSION_TTL_SECONDS * 1000)
+    deliveries = [delivery_id(request_id) for request_id in request_ids]
+    if deliveries:
+        confirmed_commands(("HDEL", conversations.pushes_key(conversation_id), *deliveries), alive)
+    else:
+        commands(alive)

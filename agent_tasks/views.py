@@ -128,7 +128,7 @@ def task_status(conversation_id: str, tool_args: dict) -> TaskStatusAnswer:
             raise TaskNotFound
         tasks = [named.record]
     finished = [task["requestId"] for task in tasks if task["status"] != "pending"]
-    store.pushes_settle(conversation_id=conversation_id, request_ids=finished)
+    store.tasks_told(conversation_id=conversation_id, request_ids=finished)
     states = [_task_state(task) for task in tasks]
     return {"ok": True, "say": speech.tasks_sentence(tasks), "result": {"tasks": states}}
 

@@ -105,6 +105,7 @@ class Breaker:
     def reset(self) -> None:
         """Forget what was seen of the store (another store is configured)."""
         self.open_since, self.slow_until = None, 0.0
+        metrics.REDIS_UP.set(1)
 
     def _probe(self) -> None:
         while self.is_open:

@@ -111,3 +111,18 @@ def serve(real_redis_db) -> Iterator[Callable[..., Server]]:
     yield start
     for server in started:
         server.stop()
+
+
+WEBHOOK_SECRET = "webhook-secret-1"
+RUNNER_SECRET = "runner-secret-1"
+
+
+@pytest.fixture
+def runner(settings, redis_db, fake_http) -> FakeHTTP:
+    """A fake cursor-runner that accepts every task; the service configured for callbacks."""
+    settings.WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.CURSOR_RUNNER_URL = fake_http.url
+    settings.CURSOR_RUNNER_SECRET = RUNNER_SECRET
+    settings.CURSOR_RUNNER_TIMEOUT_SECONDS = 0.5
+    fake_http.answer(200, '{"success": true, "queued": true}')
+    return fake_http

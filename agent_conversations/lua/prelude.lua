@@ -22,6 +22,14 @@ local function own_arg(n)
   return ARGV[8 + n]
 end
 
+-- The call is alive: its session record (a key of another store) lives `ttl_ms` more, from now.
+-- A session that is gone (expired, removed) stays gone.
+local function session_alive(session, ttl_ms)
+  if session and tonumber(ttl_ms) > 0 then
+    redis.call('PEXPIRE', session, ttl_ms)
+  end
+end
+
 local function agent_of_conversation()
   return redis.call('HGET', conversation, 'agentId') or nil
 end

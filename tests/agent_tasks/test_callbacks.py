@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 
 from agent_conversations import store as conversations
 from elevenlabs_agent.errors import WEBHOOK_SECRET_MISSING
-from tests.agent_tasks.conftest import RUNNER_SECRET, SECRET
+from tests.conftest import RUNNER_SECRET
+from tests.conftest import WEBHOOK_SECRET as SECRET
 from tests.fake_http import Recorded
 from tests.live import frame, run, subscribed
 from tests.support import API, spare_port

@@ -7,8 +7,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from agent_tasks.speech import FULL_RESULT, NO_TASKS, spoken_output
-from tests.agent_tasks.conftest import SECRET
 from tests.agent_tasks.test_callbacks import CALL, callback, conversation_with_session, webhook
+from tests.conftest import WEBHOOK_SECRET as SECRET
 from tests.live import frame, run, subscribed
 from tests.support import API
 
