@@ -108,6 +108,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.pushes_sent = set()
         refusal = self._refusal(query, key)
         if refusal is not None:
+            self.joining.reschedule(None)  # nothing to join: no deadline on the close
             await self.close(code=refusal)
             return
         self.conversation_id = (query.get("conversationId") or query["id"])[0]

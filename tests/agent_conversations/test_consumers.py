@@ -1,5 +1,6 @@
 """The live-update socket, through Channels' WebsocketCommunicator, on both backends."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from agent_conversations.consumers import (
     CLOSE_UNAUTHORIZED,
 )
 from agent_conversations.store import SORT_INDEX_KEYS
+from elevenlabs_agent.redis import breaker
 from tests.live import WAIT, close_code, frame, run, socket, subscribed
 from tests.support import API
 
@@ -332,6 +334,22 @@ def test_an_idle_socket_gets_keepalive_frames(redis_db, monkeypatch):
 
         assert await frame(communicator) == {"type": "keepalive"}
         assert await frame(communicator) == {"type": "keepalive"}
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_refused_socket_left_open_by_its_client_is_no_redis_outage(redis_db, monkeypatch):
+    """The deadline on joining a group does not outlive a refusal: a client slow to finish the
+    close must not look like a Redis that does not answer."""
+    monkeypatch.setattr(consumers, "JOIN_SECONDS", 0.05)
+
+    async def scenario() -> None:
+        communicator = socket("conversationId=bad%20id")
+        await communicator.connect(timeout=WAIT)
+        assert await close_code(communicator) == CLOSE_INVALID_ID
+        await asyncio.sleep(0.2)  # the client has not finished closing; the deadline has passed
+        assert not breaker.is_open
         await communicator.disconnect()
 
     run(scenario)
