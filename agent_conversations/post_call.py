@@ -149,6 +149,19 @@ def _messages(data: dict[str, Any]) -> list[AgentMessage]:
     return messages
 
 
+# The page's clock and ElevenLabs' may differ: its voice messages count as the call's from this
+# long before the call's start.
+CALL_START_SLACK_SECONDS = 10
+
+
+def _call_start(data: dict[str, Any]) -> str:
+    """When the call started, less the slack (ISO-8601), or '' when the transcript does not say."""
+    started = (data.get("metadata") or {}).get("start_time_unix_secs")
+    if not isinstance(started, (int, float)):
+        return ""
+    return from_epoch_ms(int((started - CALL_START_SLACK_SECONDS) * 1000))
+
+
 class PostCallView(viewsets.ViewSet):
     authentication_classes: list[type] = []  # the signature is the authentication
     permission_classes = [FeatureEnabled, ElevenLabsSignatureRequired]
@@ -195,6 +208,7 @@ class PostCallView(viewsets.ViewSet):
                 conversation_id=conversation_id,
                 messages=_messages(data),
                 metadata_update=with_call_summary,
+                call_start=_call_start(data),
             )
         except store.ConversationChanging:
             raise ConversationChanging from None

@@ -38,6 +38,7 @@ and re-encoded. Every write that changes a conversation also publishes the live-
 are in lua/, each with its KEYS, ARGV and return values at the top.
 """
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -511,6 +512,16 @@ class Imported:
     full: int  # not stored: the conversation reached its caps
 
 
+# The whitespace import_messages.lua collapses (Lua's %s): a message's text as compared.
+_WHITESPACE = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def match_key(message: AgentMessage) -> str:
+    """What makes two messages the same spoken turn: the role, and the text with its whitespace
+    collapsed and trimmed (import_messages.lua computes the same of stored messages)."""
+    return f"{message['role']}\n{_WHITESPACE.sub(' ', message['content']).strip(' ')}"
+
+
 class ConversationChanging(Exception):
     """The conversation's metadata kept changing under an import."""
 
@@ -521,20 +532,26 @@ def messages_import(
     conversation_id: str,
     messages: list[AgentMessage],
     metadata_update: Callable[[dict[str, Any]], dict[str, Any]],
+    call_start: str = "",
 ) -> Imported | None:
-    """Append many messages at once (idempotently by messageId) and set the metadata to
+    """Store a call's turns at once (idempotently by messageId) and set the metadata to
     `metadata_update(current metadata)`, in one step; one `updated` frame. None for an unknown
-    conversation."""
+    conversation.
+
+    With `call_start` (ISO-8601), the turns are reconciled with the voice messages stored since
+    then (import_messages.lua): a turn the page stored is not stored again, the stored message
+    gains its reference (`elevenlabsTurn`), and the others take their place in time.
+    """
     client = redis_client()
-    pairs: list[str | bytes] = []
+    turns: list[str | bytes] = []
     for message in messages:
-        pairs += [message["messageId"], dumps(message)]
+        turns += [message["messageId"], dumps(message), message["timestamp"], match_key(message)]
     for _ in range(_IMPORT_ATTEMPTS):
         stored = client.hget(conversation_key(conversation_id), "metadata")
         current = loads(stored) if stored else {}
         answer = conversation_call(
             _IMPORT_MESSAGES, conversation_id,
-            stored or b"", dumps(metadata_update(current)), *pairs,
+            stored or b"", dumps(metadata_update(current)), call_start, *turns,
         )  # fmt: skip
         if answer[0] == UNKNOWN_CONVERSATION:
             return None

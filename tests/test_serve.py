@@ -16,6 +16,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from elevenlabs_agent.errors import BODY_INCOMPLETE
+from tests.agent_conversations.test_post_call import CALL, signed, transcription
+from tests.agent_conversations.test_post_call import SECRET as POST_CALL_SECRET
 from tests.serve_process import ROOT, Server
 from tests.support import API, REAL_REDIS_URL, wait_until
 
@@ -334,3 +336,28 @@ def test_a_scrape_counts_the_requests_of_every_worker(serve, tmp_path):
     assert {path.name for path in tmp_path.glob("counter_*.db")} == {
         f"counter_{pid}.db" for pid in server.worker_pids()
     }
+
+
+def test_a_call_s_turns_are_stored_once_when_page_and_post_call_both_send_them(serve):
+    server = serve(workers=2, ELEVENLABS_WEBHOOK_SECRET=POST_CALL_SECRET)
+    cid = server.post(f"{API}/new", {})["conversationId"]
+    session = {"sessionUrl": "wss://api.elevenlabs.io/v1/convai/conversation", "sessionId": CALL}
+    server.post(f"{API}/{cid}/session", session)
+    for role, content, at in [
+        ("assistant", "Hello, how can I help?", "2025-11-27T12:00:00.400Z"),
+        ("user", "Run the tests  please.", "2025-11-27T12:00:03.300Z"),
+    ]:  # the page's transcripts; the agent's last turn never reached it
+        body = {"role": role, "content": content, "timestamp": at, "source": "voice"}
+        server.post(f"{API}/{cid}/message", body)
+    raw = json.dumps(transcription()).encode()
+
+    imported = server.post(
+        "/webhooks/elevenlabs/post-call", json.loads(raw), **{"ElevenLabs-Signature": signed(raw)}
+    )
+
+    assert (imported["imported"], imported["duplicates"]) == (1, 2)
+    stored = server.get(f"{API}/{cid}")["messages"]
+    assert [m["content"] for m in stored] == [
+        "Hello, how can I help?", "Run the tests  please.", "Started them.",
+    ]  # fmt: skip
+    assert server.call("GET", f"{API}/{cid}/session").status == 404  # the call is over

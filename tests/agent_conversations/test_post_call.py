@@ -50,12 +50,6 @@ def deliver(event: dict[str, Any], signature: str | None = None, body: bytes | N
     return APIClient().generic("POST", PATH, raw, content_type="application/json", **headers)
 
 
-@pytest.fixture
-def webhook(settings, redis_db):
-    settings.ELEVENLABS_WEBHOOK_SECRET = SECRET
-    return redis_db
-
-
 def conversation(conversation_id: str) -> dict[str, Any]:
     return APIClient().get(f"{API}/{conversation_id}").json()
 
