@@ -421,11 +421,11 @@ def message_append(
 
     Returns None for an unknown conversation.
     """
-    alive = session_key is not None and message.get("source") == "voice"
+    session = session_key if message.get("source") == "voice" else None
     outcome, count = conversation_call(
         _APPEND, conversation_id, message["messageId"], dumps(message),
-        *([settings.SESSION_TTL_SECONDS * 1000] if alive else []),
-        extra_keys=[session_key] if alive and session_key else None,
+        *([settings.SESSION_TTL_SECONDS * 1000] if session else []),
+        extra_keys=[session] if session else None,
     )  # fmt: skip
     if outcome == UNKNOWN_CONVERSATION:
         return None

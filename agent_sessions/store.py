@@ -183,10 +183,16 @@ def session_delete(*, conversation_id: str) -> bool:
 _END_CALL = LuaScript(Path(__file__).parent / "lua" / "end_call.lua")
 
 
+def session_alive_command(conversation_id: str) -> tuple[str, str, int]:
+    """The command that gives the session SESSION_TTL_SECONDS more from now (a no-op once it
+    is gone), for a store that sends it with a write of its own."""
+    return "PEXPIRE", session_key(conversation_id), settings.SESSION_TTL_SECONDS * 1000
+
+
 @store_operation
 def session_alive(*, conversation_id: str) -> None:
     """A sign the call is alive: its session lives on SESSION_TTL_SECONDS from now."""
-    commands(("PEXPIRE", session_key(conversation_id), settings.SESSION_TTL_SECONDS * 1000))
+    commands(session_alive_command(conversation_id))
 
 
 @store_operation

@@ -22,7 +22,7 @@ from django.conf import settings
 
 from agent_conversations import store as conversations
 from agent_conversations.store import AgentMessage
-from agent_sessions.store import session_key
+from agent_sessions.store import session_alive_command, session_key
 from agent_tasks import speech
 from elevenlabs_agent import metrics
 from elevenlabs_agent.encoding import dumps, loads
@@ -258,7 +258,7 @@ def recent_tasks(*, conversation_id: str) -> list[TaskRecord]:
 def tasks_told(*, conversation_id: str, request_ids: list[str]) -> None:
     """The agent was told of these tasks: their pending pushes are delivered. (It asked, so
     the call is alive: its session lives on from now, in the same round trip.)"""
-    alive = ("PEXPIRE", session_key(conversation_id), settings.SESSION_TTL_SECONDS * 1000)
+    alive = session_alive_command(conversation_id)
     deliveries = [delivery_id(request_id) for request_id in request_ids]
     if deliveries:
         confirmed_commands(("HDEL", conversations.pushes_key(conversation_id), *deliveries), alive)

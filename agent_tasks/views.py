@@ -87,6 +87,7 @@ class ToolCallViewSet(WebhookViewSet):
             conversation_id=conversation_id,
             callback_url=f"{public_base_url(request)}/callback",
         )
+        name = speech.spoken_name(tool_name)
         # No answer in time still counts as started: the work may be running, and its callback
         # completes the task.
         if outcome is Dispatch.REFUSED and store.task_refused(
@@ -94,11 +95,10 @@ class ToolCallViewSet(WebhookViewSet):
         ):
             failed: ToolCallAnswer = {
                 "ok": False,
-                "say": f"Sorry, I could not start {speech.spoken_name(tool_name)} right now.",
+                "say": f"Sorry, I could not start {name} right now.",
                 "result": {"requestId": request_id, "status": "failed"},
             }
             return Response(failed, status=status.HTTP_502_BAD_GATEWAY)
-        name = speech.spoken_name(tool_name)
         answer: ToolCallAnswer = {
             "ok": True,
             "say": f"I have started {name}. I will tell you when it is done.",

@@ -67,7 +67,7 @@ LIVE_CLOSES = Counter(
     f"{PREFIX}_live_sockets_closed", "Live-update sockets closed, by close code", ["code"]
 )
 PUSHES = Counter(
-    f"{PREFIX}_agent_pushes", "Pushes for the live agent: stored, sent, acknowledged", ["event"]
+    f"{PREFIX}_agent_pushes", "Pushes for the live agent: offered, sent, acknowledged", ["event"]
 )
 TASKS = Counter(
     f"{PREFIX}_tasks", "Tool tasks by the state they reached (pending, completed, failed)",
