@@ -34,7 +34,7 @@ from elevenlabs_agent.authentication import matching_key
 from elevenlabs_agent.encoding import dumps, loads
 from elevenlabs_agent.errors import CONVERSATION_NOT_FOUND, StoreUnavailable
 from elevenlabs_agent.ids import CONVERSATION_ID
-from elevenlabs_agent.redis import OUTAGE_ERRORS, breaker
+from elevenlabs_agent.redis import OUTAGE_ERRORS, breaker, cluster_mode
 
 # Application close codes (a browser sees only those sent after the handshake).
 CLOSE_INVALID_ID = 4400
@@ -65,6 +65,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     snapshot_sent = False
     last_sent = 0.0  # loop time of the last frame sent
     keepalive: asyncio.Task | None = None
+    watching: asyncio.Task | None = None
     joining: asyncio.Timeout
     pushes_sent: set[str]  # deliveryIds this socket was sent (a push arrives live and pending)
 
@@ -122,8 +123,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if self.accepted:
             metrics.LIVE_SOCKETS.dec()
             metrics.LIVE_CLOSES.labels(code).inc()
-        if self.keepalive is not None:
-            self.keepalive.cancel()
+        for task in (self.keepalive, self.watching):
+            if task is not None:
+                task.cancel()
         if self.conversation_id:
             await self.channel_layer.group_discard(self._group, self.channel_name)
 
@@ -183,6 +185,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         for push in snapshot.pushes:
             await self._send_push(push)
         self.keepalive = asyncio.create_task(self._keep_alive())
+        if cluster_mode():
+            self.watching = asyncio.create_task(self._keep_watching())
 
     async def agent_conversation_updated(self, event: dict[str, Any]) -> None:
         """A frame published by a write, as text (live.py); before the snapshot, the snapshot
@@ -243,6 +247,16 @@ class ConversationConsumer(AsyncWebsocketConsumer):
                         conversation_id=self.conversation_id
                     )
             await asyncio.sleep(KEEPALIVE_SECONDS - idle)
+
+    async def _keep_watching(self) -> None:
+        """Cluster mode: renew the watch that the snapshot began (store.watched_key), until
+        cancelled (disconnect); a lapse stops this conversation's frames for every socket."""
+        while True:
+            await asyncio.sleep(store.WATCH_LEASE_SECONDS / 3)
+            with contextlib.suppress(StoreUnavailable):
+                await sync_to_async(store.conversation_watched, thread_sensitive=False)(
+                    conversation_id=self.conversation_id
+                )
 
     def _presented_key(self, query: dict[str, list[str]]) -> str | None:
         """The API key from `?apiKey=` or a Sec-WebSocket-Protocol value (browsers cannot set

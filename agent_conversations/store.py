@@ -48,8 +48,17 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from django.conf import settings
 
+from elevenlabs_agent.cluster import SHARD_TAGS, hash_tag, shard_of
 from elevenlabs_agent.encoding import RawJSON, dumps, loads
-from elevenlabs_agent.redis import LuaScript, redis_client, store_operation
+from elevenlabs_agent.redis import (
+    LuaScript,
+    cluster_mode,
+    commands,
+    confirmed_commands,
+    redis_client,
+    scatter,
+    store_operation,
+)
 from elevenlabs_agent.timestamps import from_epoch_ms
 
 SortBy = Literal["createdAt", "lastAccessedAt", "messageCount"]
@@ -58,22 +67,39 @@ SortOrder = Literal["asc", "desc"]
 
 CONVERSATION_KEY_PREFIX = "elevenlabs:conversation:"
 MESSAGES_KEY_SUFFIX = ":messages"
+INDEX_PREFIX = "elevenlabs:conversations:"
+
+
+def shard_tag(conversation_id: str) -> str:
+    """In cluster mode, `{tag}:`: the hash tag of the conversation's shard (elevenlabs_agent/
+    cluster.py), which its keys and its index entries share; else ''."""
+    return hash_tag(conversation_id) + ":" if cluster_mode() else ""
 
 
 def conversation_key(conversation_id: str) -> str:
-    return f"{CONVERSATION_KEY_PREFIX}{conversation_id}"
+    return f"{CONVERSATION_KEY_PREFIX}{shard_tag(conversation_id)}{conversation_id}"
 
 
 def messages_key(conversation_id: str) -> str:
-    return f"{CONVERSATION_KEY_PREFIX}{conversation_id}{MESSAGES_KEY_SUFFIX}"
+    return conversation_key(conversation_id) + MESSAGES_KEY_SUFFIX
 
 
 def message_index_key(conversation_id: str) -> str:
-    return f"{CONVERSATION_KEY_PREFIX}{conversation_id}:message-index"
+    return conversation_key(conversation_id) + ":message-index"
 
 
 def pushes_key(conversation_id: str) -> str:
-    return f"{CONVERSATION_KEY_PREFIX}{conversation_id}:pushes"
+    return conversation_key(conversation_id) + ":pushes"
+
+
+def watched_key(conversation_id: str) -> str:
+    """Cluster mode: set while a live-update socket watches the conversation (a lease its
+    socket renews), because there PUBSUB NUMSUB counts only one node's subscribers."""
+    return conversation_key(conversation_id) + ":watched"
+
+
+# How long a socket's watch lasts unless renewed (consumers.py renews it a third as often).
+WATCH_LEASE_SECONDS = 60
 
 
 def live_group(conversation_id: str) -> str:
@@ -91,43 +117,72 @@ def live_channel(conversation_id: str) -> str:
     return f"{prefix}__group__{live_group(conversation_id)}"
 
 
-INDEX_PREFIX = "elevenlabs:conversations:"
-# lua/indexes.lua derives an agent's indexes the same way: AGENT_INDEX_PREFIX + agentId + suffix.
-AGENT_INDEX_PREFIX = f"{INDEX_PREFIX}agent:"
 _SORT_INDEX_SUFFIXES: dict[SortBy, str] = {
     "createdAt": "by-created-at",
     "lastAccessedAt": "by-last-accessed-at",
     "messageCount": "by-message-count",
 }
-_EXPIRY_INDEX_SUFFIX = "by-expiry"
 
 
-def sort_index_key(sort_by: SortBy, agent_id: str | None = None) -> str:
-    """The sorted set of all conversations (or of one agent's) by `sort_by`."""
-    base = INDEX_PREFIX if agent_id is None else f"{AGENT_INDEX_PREFIX}{agent_id}:"
-    return f"{base}{_SORT_INDEX_SUFFIXES[sort_by]}"
+@dataclass(frozen=True)
+class Indexes:
+    """The indexes across conversations: of all of them, or (cluster mode) of one shard's.
+
+    Sorted sets of conversation ids (and the same four per agent under `agent_prefix`):
+    by-created-at, by-last-accessed-at, by-message-count (scores as named) and by-expiry (when
+    the conversation's keys expire); hashes that outlive a conversation's keys until it is
+    swept (lua/indexes.lua): agent-ids (id -> agentId), by-elevenlabs-id (ElevenLabs id -> id)
+    and elevenlabs-ids (id -> its ElevenLabs ids).
+    """
+
+    prefix: str  # elevenlabs:conversations: (cluster mode: elevenlabs:conversations:{tag}:)
+
+    @property
+    def agent_prefix(self) -> str:
+        """lua/indexes.lua derives an agent's indexes: agent_prefix + agentId + ':by-...'."""
+        return f"{self.prefix}agent:"
+
+    def sort(self, sort_by: SortBy, agent_id: str | None = None) -> str:
+        base = self.prefix if agent_id is None else f"{self.agent_prefix}{agent_id}:"
+        return f"{base}{_SORT_INDEX_SUFFIXES[sort_by]}"
+
+    def expiry(self, agent_id: str | None = None) -> str:
+        base = self.prefix if agent_id is None else f"{self.agent_prefix}{agent_id}:"
+        return f"{base}by-expiry"
+
+    @property
+    def by_elevenlabs_id(self) -> str:
+        return f"{self.prefix}by-elevenlabs-id"
+
+    @property
+    def elevenlabs_ids(self) -> str:
+        return f"{self.prefix}elevenlabs-ids"
+
+    @property
+    def lua_keys(self) -> list[str]:
+        """The keys every index-writing script gets, in the order lua/indexes.lua reads them."""
+        return [
+            *(self.sort(sort_by) for sort_by in _SORT_INDEX_SUFFIXES),
+            self.expiry(),
+            self.by_elevenlabs_id,
+            self.elevenlabs_ids,
+            f"{self.prefix}agent-ids",
+        ]
 
 
-def expiry_index_key(agent_id: str | None = None) -> str:
-    base = INDEX_PREFIX if agent_id is None else f"{AGENT_INDEX_PREFIX}{agent_id}:"
-    return f"{base}{_EXPIRY_INDEX_SUFFIX}"
+INDEXES = Indexes(INDEX_PREFIX)
+# Cluster mode: each shard's, in shard order.
+SHARD_INDEXES = [Indexes(f"{INDEX_PREFIX}{{{tag}}}:") for tag in SHARD_TAGS]
 
 
-SORT_INDEX_KEYS: dict[SortBy, str] = {
-    sort_by: sort_index_key(sort_by) for sort_by in _SORT_INDEX_SUFFIXES
-}
-EXPIRY_INDEX_KEY = expiry_index_key()
-AGENT_IDS_KEY = f"{INDEX_PREFIX}agent-ids"
-BY_ELEVENLABS_ID_KEY = f"{INDEX_PREFIX}by-elevenlabs-id"
-ELEVENLABS_IDS_KEY = f"{INDEX_PREFIX}elevenlabs-ids"
-# The global keys every index-writing script gets, in the order lua/indexes.lua's ctx reads them.
-_GLOBAL_INDEX_KEYS = [
-    *SORT_INDEX_KEYS.values(),
-    EXPIRY_INDEX_KEY,
-    BY_ELEVENLABS_ID_KEY,
-    ELEVENLABS_IDS_KEY,
-    AGENT_IDS_KEY,
-]
+def indexes_of(conversation_id: str) -> Indexes:
+    """The indexes the conversation is listed in."""
+    return SHARD_INDEXES[shard_of(conversation_id)] if cluster_mode() else INDEXES
+
+
+def all_indexes() -> list[Indexes]:
+    """Every set of indexes a list page merges (one, except in cluster mode)."""
+    return SHARD_INDEXES if cluster_mode() else [INDEXES]
 
 
 class AgentMessage(TypedDict):
@@ -193,6 +248,7 @@ _MESSAGES_PAGE = conversation_script(LUA / "messages_page.lua", writes=False)
 _IMPORT_MESSAGES = conversation_script(LUA / "import_messages.lua")
 _PEEK = LuaScript(LUA / "conversation_json.lua", LUA / "peek.lua", writes=False)
 _LIST_PAGE = LuaScript(*_SHARED, LUA / "list_page.lua", writes=False)
+_LIST_SHARD = LuaScript(*_SHARED, LUA / "list_shard.lua", writes=False)
 _SNAPSHOT = LuaScript(LUA / "conversation_json.lua", LUA / "snapshot.lua", writes=False)
 
 # Bytes of messages one list-page call assembles before it leaves the rest to a call each.
@@ -226,11 +282,12 @@ def conversation_call(
     now_ms = _now_ms() if now_ms is None else now_ms
     ttl_seconds = settings.CONVERSATION_TTL_SECONDS
     expire_at = now_ms + ttl_seconds * 1000 if ttl_seconds > 0 else 0
+    indexes = indexes_of(conversation_id)
     keys = [
         conversation_key(conversation_id),
         messages_key(conversation_id),
         message_index_key(conversation_id),
-        *_GLOBAL_INDEX_KEYS,
+        *indexes.lua_keys,
         *(extra_keys or ()),
     ]
     args = [
@@ -241,7 +298,8 @@ def conversation_call(
         live_channel(conversation_id),
         settings.CONVERSATION_MAX_MESSAGES,
         settings.CONVERSATION_MAX_BYTES,
-        AGENT_INDEX_PREFIX,
+        indexes.agent_prefix,
+        watched_key(conversation_id) if cluster_mode() else "",
         *extra_args,
     ]
     return script(keys, args)
@@ -288,7 +346,9 @@ def conversation_ensure(
     """Create the conversation if it does not exist, else move its lastAccessedAt; True if created.
 
     Atomic, so concurrent first session registrations create it exactly once. `companion`, a
-    record of another store (a session), is written in the same step: both or neither.
+    record of another store (a session), is written in the same step: both or neither (in
+    cluster mode it lives in another slot, and is written right after: a failure between
+    leaves the conversation without it, and the caller's retry writes it).
     `elevenlabs_id`, the ElevenLabs conversation id of a call, is mapped to this conversation
     for as long as it exists (`conversation_id_for`). `agent_id` is set only when creating.
     """
@@ -307,15 +367,18 @@ def _create_or_touch(
     now_ms: int | None = None,
 ) -> bool:
     """create_or_touch.lua, with '' for each absent value; True if it created the conversation."""
-    if companion is None:
+    together = companion if companion is not None and not cluster_mode() else None
+    if together is None:
         extra_keys, value, ttl_ms = [], b"", 0
     else:
-        extra_keys, value, ttl_ms = [companion.key], companion.value, companion.ttl_seconds * 1000
+        extra_keys, value, ttl_ms = [together.key], together.value, together.ttl_seconds * 1000
     created = conversation_call(
         _CREATE_OR_TOUCH, conversation_id,
         value, ttl_ms, elevenlabs_id or "", agent_id or "", _metadata_json(metadata),
         now_ms=now_ms, extra_keys=extra_keys,
     )  # fmt: skip
+    if companion is not None and together is None:
+        confirmed_commands(("SET", companion.key, companion.value, "EX", companion.ttl_seconds))
     return created == 1
 
 
@@ -326,12 +389,17 @@ def _metadata_json(metadata: dict[str, Any] | None) -> bytes:
 @store_operation
 def conversation_id_for(*, elevenlabs_id: str) -> str | None:
     """Our conversation that the ElevenLabs conversation `elevenlabs_id` belongs to, if it still
-    exists (a mapping outlives its conversation only until the next sweep)."""
-    client = redis_client()
-    stored: bytes | None = client.hget(BY_ELEVENLABS_ID_KEY, elevenlabs_id)  # type: ignore[assignment]
-    if stored is None or not client.exists(conversation_key(stored.decode())):
-        return None
-    return stored.decode()
+    exists (a mapping outlives its conversation only until the next sweep).
+
+    In cluster mode each shard maps the ElevenLabs ids of its own conversations, and all are
+    asked (one round trip per primary); should two conversations claim one call (a client
+    registering it twice), the first shard's answer is taken.
+    """
+    mapped = scatter(*(("HGET", index.by_elevenlabs_id, elevenlabs_id) for index in all_indexes()))
+    for conversation_id in (stored.decode() for stored in mapped if stored is not None):
+        if commands(("EXISTS", conversation_key(conversation_id)))[0]:
+            return conversation_id
+    return None
 
 
 @store_operation
@@ -364,10 +432,14 @@ def conversation_delete(*, conversation_id: str, companion_key: str) -> bool:
     ElevenLabs ids) with `companion_key` (its session: a record of another store, as in
     `conversation_ensure`), and tell its subscribers; True if it existed."""
     frame = dumps({"type": DELETED, "conversationId": conversation_id})
+    # Cluster mode: the companion lives in another slot, and goes right after; a failure
+    # between leaves it to its own TTL, or to the caller's retry (deleting is idempotent).
+    together = [] if cluster_mode() else [companion_key]
     existed = conversation_call(
-        _DELETE, conversation_id, frame,
-        extra_keys=[companion_key, pushes_key(conversation_id)],
-    )  # fmt: skip
+        _DELETE, conversation_id, frame, extra_keys=[pushes_key(conversation_id), *together]
+    )
+    if not together:
+        confirmed_commands(("DEL", companion_key))
     return existed == 1
 
 
@@ -422,13 +494,17 @@ def message_append(
     Returns None for an unknown conversation.
     """
     session = session_key if message.get("source") == "voice" else None
+    # Cluster mode: the session lives in another slot, and is kept alive right after.
+    together = session if not cluster_mode() else None
     outcome, count = conversation_call(
         _APPEND, conversation_id, message["messageId"], dumps(message),
-        *([settings.SESSION_TTL_SECONDS * 1000] if session else []),
-        extra_keys=[session] if session else None,
+        *([settings.SESSION_TTL_SECONDS * 1000] if together else []),
+        extra_keys=[together] if together else None,
     )  # fmt: skip
     if outcome == UNKNOWN_CONVERSATION:
         return None
+    if session and not together:
+        commands(("PEXPIRE", session, settings.SESSION_TTL_SECONDS * 1000))
     return AppendResult(
         message_id=message["messageId"],
         message_count=count,
@@ -450,18 +526,15 @@ def conversation_list(
     conversationId); never touches them.
 
     One round trip for the total and the page's conversations, plus one for each conversation
-    too large to assemble in that call.
+    too large to assemble in that call. Cluster mode: `_merged_page`.
     """
-    index_keys = [
-        sort_index_key(sort_by, agent_id),
-        expiry_index_key(agent_id),
-        *_GLOBAL_INDEX_KEYS,
-    ]
+    if cluster_mode():
+        return _merged_page(limit, offset, sort_by, sort_order, agent_id)
     args = [offset, limit, sort_order, CONVERSATION_KEY_PREFIX, MESSAGES_KEY_SUFFIX]
-    args += [LIST_PAGE_INLINE_BYTES, AGENT_INDEX_PREFIX]
+    args += [LIST_PAGE_INLINE_BYTES, INDEXES.agent_prefix]
     # A backlog of expired conversations is swept a bounded amount per call (list_page.lua).
     for _ in range(_MOST_SWEEP_CALLS):
-        total, unswept, *page = _LIST_PAGE(index_keys, args)
+        total, unswept, *page = _LIST_PAGE(_list_keys(INDEXES, sort_by, agent_id), args)
         if not unswept:
             break
     # One call each, not a pipeline: Redis runs a client's pipelined calls back to back, and
@@ -471,6 +544,37 @@ def conversation_list(
             (conversation_id,) = entry
             page[n] = _PEEK(_peek_keys(conversation_id.decode()))
     conversations = b",".join(conversation for conversation in page if conversation)
+    return ConversationPage(conversations=RawJSON(b"[" + conversations + b"]"), total=total)
+
+
+def _list_keys(indexes: Indexes, sort_by: SortBy, agent_id: str | None) -> list[str]:
+    """KEYS of list_page.lua and list_shard.lua."""
+    return [indexes.sort(sort_by, agent_id), indexes.expiry(agent_id), *indexes.lua_keys]
+
+
+def _merged_page(
+    limit: int, offset: int, sort_by: SortBy, sort_order: SortOrder, agent_id: str | None
+) -> ConversationPage:
+    """Cluster mode: each shard's first offset + limit ids in order (one round trip per
+    primary), merged; then the page's conversations, each read in its own shard (again one
+    round trip per primary). The total is the shards' totals summed."""
+    runs = [
+        (_list_keys(indexes, sort_by, agent_id), [offset + limit, sort_order, indexes.agent_prefix])
+        for indexes in SHARD_INDEXES
+    ]
+    for _ in range(_MOST_SWEEP_CALLS):  # expired backlogs: as list_page.lua
+        answers = _LIST_SHARD.each(runs)
+        if not any(unswept for _, unswept, *_ in answers):
+            break
+    total, ranked = 0, []
+    for shard_total, _, *entries in answers:
+        total += shard_total
+        ranked += [(float(entries[n + 1]), entries[n]) for n in range(0, len(entries), 2)]
+    # The order of one Redis sorted set, ties by id: ZRANGE's, or ZREVRANGE's for 'desc'.
+    ranked.sort(reverse=sort_order == "desc")
+    page = [conversation_id.decode() for _, conversation_id in ranked[offset : offset + limit]]
+    found = _PEEK.each([(_peek_keys(conversation_id), []) for conversation_id in page])
+    conversations = b",".join(conversation for conversation in found if conversation)
     return ConversationPage(conversations=RawJSON(b"[" + conversations + b"]"), total=total)
 
 
@@ -492,11 +596,21 @@ def conversation_snapshot(*, conversation_id: str) -> Snapshot | None:
     conversation as used: the conversation and its pending pushes (those whose task expired are
     dropped). None if the conversation is unknown."""
     keys = [*_peek_keys(conversation_id), pushes_key(conversation_id)]
-    conversation, *entries = _SNAPSHOT(keys)
+    lease = []
+    if cluster_mode():  # the socket watches it from now: writes publish their frames
+        keys.append(watched_key(conversation_id))
+        lease.append(WATCH_LEASE_SECONDS * 1000)
+    conversation, *entries = _SNAPSHOT(keys, lease)
     if conversation is None:
         return None
     pending = sorted((loads(entry) for entry in entries), key=lambda push: push["at"])
     return Snapshot(RawJSON(conversation), [push["frame"] for push in pending])
+
+
+@store_operation
+def conversation_watched(*, conversation_id: str) -> None:
+    """Cluster mode: a socket still watches the conversation (its lease runs on)."""
+    commands(("SET", watched_key(conversation_id), "1", "EX", WATCH_LEASE_SECONDS))
 
 
 @store_operation

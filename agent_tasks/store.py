@@ -25,8 +25,10 @@ from agent_conversations.store import AgentMessage
 from agent_sessions.store import session_alive_command, session_key
 from agent_tasks import speech
 from elevenlabs_agent import metrics
+from elevenlabs_agent.cluster import hash_tag, shard_of
 from elevenlabs_agent.encoding import dumps, loads
 from elevenlabs_agent.redis import (
+    cluster_mode,
     commands,
     confirmed_commands,
     redis_client,
@@ -48,7 +50,19 @@ PUSH = "agent_session.push"
 
 
 def task_key(request_id: str) -> str:
-    return f"elevenlabs:task:{request_id}"
+    """In cluster mode with the hash tag of the request id's shard, which `new_request_id`
+    makes its conversation's: a task and its conversation are written in one script."""
+    tag = hash_tag(request_id) + ":" if cluster_mode() else ""
+    return f"elevenlabs:task:{tag}{request_id}"
+
+
+def new_request_id(conversation_id: str) -> str:
+    """A new UUID4; in cluster mode one in the conversation's shard (1 draw in SHARDS hits)."""
+    request_id = str(uuid.uuid4())
+    if cluster_mode():
+        while shard_of(request_id) != shard_of(conversation_id):
+            request_id = str(uuid.uuid4())
+    return request_id
 
 
 class TaskRecord(TypedDict):
@@ -120,7 +134,7 @@ def task_start(*, conversation_id: str, tool_name: str, tool_args: dict[str, Any
     Raises ConversationGone or ConversationFull, having stored nothing.
     """
     record: TaskRecord = {
-        "requestId": str(uuid.uuid4()),
+        "requestId": new_request_id(conversation_id),
         "conversationId": conversation_id,
         "toolName": tool_name,
         "toolArgs": tool_args,
@@ -129,16 +143,20 @@ def task_start(*, conversation_id: str, tool_name: str, tool_args: dict[str, Any
     }
     stored = dumps(record)
     message = _started_message(record, "pending", f"{tool_name} started")
+    # Cluster mode: the session is in another slot, and is kept alive right after.
+    session = [] if cluster_mode() else [session_key(conversation_id)]
     outcome, index = conversations.conversation_call(
         _START, conversation_id,
         stored, settings.TASK_TTL_SECONDS * 1000, message["messageId"], dumps(message),
         settings.SESSION_TTL_SECONDS * 1000,
-        extra_keys=[task_key(record["requestId"]), session_key(conversation_id)],
+        extra_keys=[task_key(record["requestId"]), *session],
     )  # fmt: skip
     if outcome == conversations.UNKNOWN_CONVERSATION:
         raise ConversationGone
     if outcome == conversations.FULL:
         raise ConversationFull
+    if not session:
+        commands(session_alive_command(conversation_id))
     metrics.TASKS.labels("pending").inc()
     return StartedTask(StoredTask(record, stored), message, index)
 
@@ -216,15 +234,16 @@ def task_finish(*, task: StoredTask, succeeded: bool, result: str | None) -> Tas
         "deliveryId": delivery_id(request_id),
         "event": {"type": "contextual_update", "text": speech.task_sentence(finished)},
     }
+    if cluster_mode():  # the session is in another slot: whether it exists is read first
+        session, session_seen = [], [b"1" if _session_exists(conversation_id) else b"0"]
+    else:
+        session, session_seen = [session_key(conversation_id)], []
     answer = conversations.conversation_call(
         _FINISH, conversation_id,
         task.stored, dumps(finished), message["messageId"], dumps(message),
         frame["deliveryId"], conversations.pending_push(frame, while_key=task_key(request_id)),
-        dumps(frame),
-        extra_keys=[
-            task_key(request_id), session_key(conversation_id),
-            conversations.pushes_key(conversation_id),
-        ],
+        dumps(frame), *session_seen,
+        extra_keys=[task_key(request_id), conversations.pushes_key(conversation_id), *session],
     )  # fmt: skip
     if answer == _TASK_CHANGED:
         return None
@@ -260,7 +279,15 @@ def tasks_told(*, conversation_id: str, request_ids: list[str]) -> None:
     the call is alive: its session lives on from now, in the same round trip.)"""
     alive = session_alive_command(conversation_id)
     deliveries = [delivery_id(request_id) for request_id in request_ids]
-    if deliveries:
-        confirmed_commands(("HDEL", conversations.pushes_key(conversation_id), *deliveries), alive)
+    told = ("HDEL", conversations.pushes_key(conversation_id), *deliveries)
+    if deliveries and cluster_mode():  # the session is in another slot
+        confirmed_commands(told)
+        commands(alive)
+    elif deliveries:
+        confirmed_commands(told, alive)
     else:
         commands(alive)
+
+
+def _session_exists(conversation_id: str) -> bool:
+    return bool(commands(("EXISTS", session_key(conversation_id)))[0])

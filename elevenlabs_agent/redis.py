@@ -17,9 +17,13 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django_redis import get_redis_connection
 from django_redis.exceptions import ConnectionInterrupted
+from django_redis.pool import ConnectionFactory
 from django_redis.serializers.base import BaseSerializer
+from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.retry import Retry
 
-from elevenlabs_agent import metrics
+from elevenlabs_agent import cluster, metrics
 from elevenlabs_agent.encoding import dumps, loads
 from elevenlabs_agent.errors import StoreUnavailable, WriteNotConfirmed
 
@@ -32,13 +36,20 @@ R = TypeVar("R")
 OUTAGE_ERRORS = (
     redis.ConnectionError,
     redis.TimeoutError,
+    redis.exceptions.ClusterDownError,  # a cluster missing a primary (failover under way)
+    redis.exceptions.RedisClusterException,  # no node of REDIS_CLUSTER_NODES answers
     redis.exceptions.OutOfMemoryError,
     redis.exceptions.ReadOnlyError,
     ConnectionInterrupted,
 )
 # Of those, the ones that say Redis cannot be reached at all: they open the breaker. (Out of
 # memory and read-only are answers: Redis is up, and other calls may well work.)
-UNREACHABLE_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+UNREACHABLE_ERRORS = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.RedisClusterException,
+)
 # While the breaker is open, a probe PINGs Redis this often (recovery is seen within 1 s).
 PROBE_INTERVAL_SECONDS = 0.2
 # A store call slower than this marks Redis as slow for SLOW_FOR_SECONDS: meanwhile requests
@@ -111,7 +122,11 @@ class Breaker:
         while self.is_open:
             time.sleep(PROBE_INTERVAL_SECONDS)
             try:
-                redis_client().ping()
+                client = redis_client()
+                if isinstance(client, RedisCluster):
+                    cluster.ping_primaries(client)  # each shard is someone's conversations
+                else:
+                    client.ping()
             except Exception:  # still down (or a client being rebuilt): probe again
                 continue
             self.close()
@@ -143,11 +158,40 @@ class JSONSerializer(BaseSerializer):
         return loads(value)
 
 
+class ClusterConnectionFactory(ConnectionFactory):
+    """django-redis's connections to a Redis Cluster: LOCATION is
+    `redis-cluster://host:port,host:port` (settings.redis_cache_settings), and one
+    RedisCluster per process serves every cache client (it keeps the slot map and a pool per
+    node)."""
+
+    _clusters: dict[str, RedisCluster] = {}
+
+    def connect(self, url: str) -> RedisCluster:
+        client = self._clusters.get(url)
+        if client is None:
+            nodes = url.removeprefix("redis-cluster://").split(",")
+            client = RedisCluster(
+                startup_nodes=[ClusterNode(*node.rsplit(":", 1)) for node in nodes],
+                socket_timeout=self.options["SOCKET_TIMEOUT"],
+                socket_connect_timeout=self.options["SOCKET_CONNECT_TIMEOUT"],
+                # The hot routes' redirections are followed by cluster.routed; redis-py's own
+                # (for the few plain commands) get one retry, without the sleeps that would
+                # hold a worker's event loop.
+                retry=Retry(NoBackoff(), 1),
+            )
+            self._clusters[url] = client
+        return client
+
+    def disconnect(self, connection: Any) -> None:
+        """Kept open: the one cluster client of the process serves every cache client."""
+
+
 _client: redis.Redis | None = None
 
 
 def redis_client() -> redis.Redis:
-    """The pooled client behind the default cache, for anything compound (pipelines, Lua).
+    """The pooled client behind the default cache, for anything compound (pipelines, Lua);
+    a RedisCluster in cluster mode (typed as Redis: it takes the same single-key commands).
 
     One per process: Django keeps a cache backend per thread and per asyncio task, so under
     the ASGI server every request would otherwise build a new client (the connection pool
@@ -208,7 +252,50 @@ def commands(*calls: tuple[Any, ...], last_within: float | None = None) -> list[
     `last_within`: the last command blocks (WAIT), and its reply may take that many seconds
     before the socket timeout starts to count.
     """
-    pool = redis_client().connection_pool
+    client = redis_client()
+    if isinstance(client, RedisCluster):
+        replies = cluster.routed(client, calls, last_within, _send)
+    else:
+        replies = _send(client.connection_pool, calls, last_within)
+    for reply in replies:
+        if isinstance(reply, redis.ResponseError):
+            raise reply
+    return replies
+
+
+def scatter(*calls: tuple[Any, ...]) -> list[Any]:
+    """Independent commands in as few round trips as possible, their raw replies in order (the
+    first error reply raised): one round trip, or in cluster mode one per primary holding
+    their keys (each command's keys in one slot, any slot)."""
+    client = redis_client()
+    if not isinstance(client, RedisCluster):
+        return commands(*calls)
+    replies = cluster.scattered(client, calls, _send)
+    for reply in replies:
+        if isinstance(reply, redis.ResponseError):
+            raise reply
+    return replies
+
+
+def load_everywhere(source: bytes) -> None:
+    """SCRIPT LOAD on the Redis, or on every primary of a cluster."""
+    client = redis_client()
+    if not isinstance(client, RedisCluster):
+        commands(("SCRIPT", "LOAD", source))
+        return
+    for node in client.get_primaries():
+        client.get_redis_connection(node).script_load(source)
+
+
+def cluster_mode() -> bool:
+    """Whether the store is a Redis Cluster (REDIS_CLUSTER_NODES): keys then carry hash tags."""
+    return bool(settings.REDIS_CLUSTER_NODES)
+
+
+def _send(
+    pool: redis.ConnectionPool, calls: Sequence[tuple[Any, ...]], last_within: float | None
+) -> list[Any]:
+    """`commands`' round trip on a connection of `pool`: the replies, error replies as values."""
     for attempt in (1, 2):
         connection = pool.get_connection()
         try:
@@ -225,9 +312,6 @@ def commands(*calls: tuple[Any, ...], last_within: float | None = None) -> list[
             continue
         finally:
             pool.release(connection)
-        for reply in replies:
-            if isinstance(reply, redis.ResponseError):
-                raise reply
         return replies
     raise AssertionError("unreachable")
 
@@ -284,6 +368,16 @@ class LuaScript:
         except redis.exceptions.NoScriptError:
             # A Redis that restarted, or another one (failover): load it, then run it.
             return self.send(("SCRIPT", "LOAD", self.source), run)[1]
+
+    def each(self, runs: Sequence[tuple[Sequence[Any], Sequence[Any]]]) -> list[Any]:
+        """A read script once per (keys, args), in as few round trips as the store allows
+        (`scatter`: several primaries in cluster mode); the results in order."""
+        calls = [("EVALSHA", self.sha, len(keys), *keys, *args) for keys, args in runs]
+        try:
+            return scatter(*calls)
+        except redis.exceptions.NoScriptError:
+            load_everywhere(self.source)
+            return scatter(*calls)
 
 
 class ReportedDurability(TypedDict, total=False):

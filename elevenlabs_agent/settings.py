@@ -158,12 +158,22 @@ REDIS_SENTINELS = setting(
     valid=lambda nodes: all(re.fullmatch(r"[^:\s]+:[0-9]{1,5}", node) for node in nodes),
 )  # fmt: skip
 REDIS_SENTINEL_SERVICE = env.str("REDIS_SENTINEL_SERVICE", default="mymaster")
+# With Redis Cluster: "host:port,host:port" of some of its nodes (the rest are discovered).
+# Conversations and their indexes are spread over the primaries (the key layout: docs/api.md).
+REDIS_CLUSTER_NODES = setting(
+    env.list, "REDIS_CLUSTER_NODES", [], allowed="host:port,host:port",
+    valid=lambda nodes: all(re.fullmatch(r"[^:\s]+:[0-9]{1,5}", node) for node in nodes),
+)  # fmt: skip
+if sum(map(bool, (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES))) > 1:
+    raise ImproperlyConfigured(
+        "REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES each name the store: set one of them"
+    )
 REDIS_SENTINEL_DB = setting(
     env.int, "REDIS_SENTINEL_DB", 0, allowed="a database number", valid=not_negative
 )
 # Without REDIS_URL every process gets its own in-memory fakeredis server: fine for a demo,
 # useless for anything that must survive a restart (apps.py warns loudly at startup).
-REDIS_EMBEDDED = not (REDIS_URL or REDIS_SENTINELS)
+REDIS_EMBEDDED = not (REDIS_URL or REDIS_SENTINELS or REDIS_CLUSTER_NODES)
 EMBEDDED_STORE_ALLOWED = boolean("ELEVENLABS_EMBEDDED_STORE", default=False)
 if REDIS_EMBEDDED and not DEBUG and not EMBEDDED_STORE_ALLOWED:
     raise ImproperlyConfigured(
@@ -196,7 +206,8 @@ REDIS_WRITE_TIMEOUT_SECONDS = setting(
 )  # fmt: skip
 if REDIS_WRITE_REPLICAS and REDIS_EMBEDDED:
     raise ImproperlyConfigured(
-        "REDIS_WRITE_REPLICAS needs a real Redis with replicas (REDIS_URL or REDIS_SENTINELS); "
+        "REDIS_WRITE_REPLICAS needs a real Redis with replicas (REDIS_URL, REDIS_SENTINELS or "
+        "REDIS_CLUSTER_NODES); "
         "the embedded store has none."
     )
 
@@ -207,11 +218,16 @@ def sentinel_addresses(sentinels: list[str]) -> list[tuple[str, int]]:
 
 
 def redis_cache_settings(
-    url: str, *, embedded: bool = False, sentinels: list[str] | None = None
+    url: str,
+    *,
+    embedded: bool = False,
+    sentinels: list[str] | None = None,
+    cluster_nodes: list[str] | None = None,
 ) -> dict:
     """django-redis configured as a primary store: contract key names, plain JSON, no silencing.
 
-    With `sentinels`, `url` names the monitored service (redis://SERVICE/DB).
+    With `sentinels`, `url` names the monitored service (redis://SERVICE/DB). With
+    `cluster_nodes` ("host:port" each), `url` is ignored: a Redis Cluster.
     """
     # One immediate retry reconnects a pooled socket that Redis closed; a timeout is not
     # retried, so that a frozen Redis costs one timeout, not two.
@@ -227,9 +243,13 @@ def redis_cache_settings(
             "SENTINELS": [*sentinel_addresses(sentinels)],
             "SENTINEL_KWARGS": {"socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS},
         }
+    if cluster_nodes:
+        # A list: django-redis would take the commas of one string for several servers.
+        url = "redis-cluster://" + ",".join(cluster_nodes)
+        sentinel_options = {"CONNECTION_FACTORY": "elevenlabs_agent.redis.ClusterConnectionFactory"}
     return {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": url,
+        "LOCATION": [url] if cluster_nodes else url,
         "KEY_FUNCTION": "elevenlabs_agent.redis.key_as_named",
         "TIMEOUT": None,  # every write names its own TTL
         "OPTIONS": {
@@ -244,7 +264,9 @@ def redis_cache_settings(
     }
 
 
-if REDIS_SENTINELS:
+if REDIS_CLUSTER_NODES:
+    _redis = redis_cache_settings("", cluster_nodes=REDIS_CLUSTER_NODES)
+elif REDIS_SENTINELS:
     _redis = redis_cache_settings(
         f"redis://{REDIS_SENTINEL_SERVICE}/{REDIS_SENTINEL_DB}", sentinels=REDIS_SENTINELS
     )
@@ -255,14 +277,19 @@ CACHES = {"default": _redis}
 
 # --- Live updates: Channels groups over Redis pub/sub (agent_conversations/consumers.py) -------
 def channel_layer_settings(
-    url: str, *, embedded: bool = False, sentinels: list[str] | None = None
+    url: str,
+    *,
+    embedded: bool = False,
+    sentinels: list[str] | None = None,
+    cluster_nodes: list[str] | None = None,
 ) -> dict:
     """channels-redis's pub/sub layer on the same Redis as the store.
 
     The store's Lua scripts publish live-update frames straight into the layer's group channels
     (`agent_conversations.store.live_channel`), hence a fixed prefix and a serializer that
     passes those frames on as text (`agent_conversations.live`). Embedded: the same in-process
-    fakeredis server as the store.
+    fakeredis server as the store. Cluster: the layer subscribes on the nodes given; the
+    cluster passes every PUBLISH to all of its nodes (docs/live-updates.md).
     """
     host: dict = {"address": url, "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_SECONDS}
     if embedded:
@@ -277,11 +304,17 @@ def channel_layer_settings(
             "sentinel_kwargs": {"socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS},
             "db": int(db or 0),
         }
+    hosts = [host]
+    if cluster_nodes:
+        hosts = [
+            {"address": f"redis://{node}", "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_SECONDS}
+            for node in cluster_nodes
+        ]
     return {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                "hosts": [host],
+                "hosts": hosts,
                 "prefix": "elevenlabs:live:",
                 "serializer_format": "elevenlabs-frames",
             },
@@ -290,7 +323,10 @@ def channel_layer_settings(
 
 
 CHANNEL_LAYERS = channel_layer_settings(
-    _redis["LOCATION"], embedded=REDIS_EMBEDDED, sentinels=REDIS_SENTINELS
+    _redis["LOCATION"],
+    embedded=REDIS_EMBEDDED,
+    sentinels=REDIS_SENTINELS,
+    cluster_nodes=REDIS_CLUSTER_NODES,
 )
 
 # --- Django and DRF --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from elevenlabs_agent.redis import redis_client
 from elevenlabs_agent.settings import channel_layer_settings, redis_cache_settings
 from tests.fake_http import FakeHTTP, serve_fake_http
+from tests.redis_servers import LocalCluster, require_redis_server
 from tests.serve_process import Server
 from tests.support import IN_CI, REAL_REDIS_URL
 
@@ -44,20 +45,52 @@ def require_real_redis() -> None:
     _checked_empty = True
 
 
-def use_redis(settings, url: str, *, embedded: bool = False) -> redis.Redis:
-    """Point the service's store (and its live updates) at `url` for this test; return the raw
-    client to inspect it."""
-    settings.CACHES = {"default": redis_cache_settings(url, embedded=embedded)}
-    settings.CHANNEL_LAYERS = channel_layer_settings(url, embedded=embedded)
+def use_redis(
+    settings, url: str, *, embedded: bool = False, cluster_nodes: list[str] | None = None
+) -> redis.Redis:
+    """Point the service's store (and its live updates) at `url`, or at a cluster, for this
+    test; return the raw client to inspect it (a RedisCluster for a cluster)."""
+    settings.REDIS_CLUSTER_NODES = cluster_nodes or []
+    settings.CACHES = {
+        "default": redis_cache_settings(url, embedded=embedded, cluster_nodes=cluster_nodes)
+    }
+    settings.CHANNEL_LAYERS = channel_layer_settings(
+        url, embedded=embedded, cluster_nodes=cluster_nodes
+    )
     return redis_client()
 
 
-@pytest.fixture(params=["fakeredis", "redis"])
+class ClusterInspector(redis.RedisCluster):
+    """A test's view of a cluster: KEYS and SCAN cover every primary (redis-py asks one)."""
+
+    def keys(self, pattern="*", **kwargs):
+        return super().keys(pattern, target_nodes=self.PRIMARIES, **kwargs)
+
+    def scan_iter(self, match=None, count=None, _type=None, **kwargs):
+        for node in self.get_primaries():
+            yield from self.get_redis_connection(node).scan_iter(match=match, count=count)
+
+
+@pytest.fixture(scope="session")
+def local_cluster(tmp_path_factory) -> Iterator[LocalCluster]:
+    """A Redis Cluster of three primaries on spare ports, for the whole test run."""
+    require_redis_server()
+    cluster = LocalCluster(tmp_path_factory.mktemp("cluster")).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["fakeredis", "redis", "cluster"])
 def redis_db(request, settings) -> Iterator[redis.Redis]:
-    """The store on fakeredis, then on the real Redis (its own db, flushed around each test)."""
+    """The store on fakeredis, on the real Redis (its own db, flushed around each test), and on
+    a local Redis Cluster (flushed around each test)."""
     if request.param == "redis":
         require_real_redis()
         client = use_redis(settings, REAL_REDIS_URL)
+    elif request.param == "cluster":
+        cluster = request.getfixturevalue("local_cluster")
+        use_redis(settings, "", cluster_nodes=cluster.nodes.split(","))
+        client = ClusterInspector(host="127.0.0.1", port=cluster.servers[0].port)
     else:
         client = use_redis(settings, FAKE_REDIS_URL, embedded=True)
     client.flushdb()

@@ -100,3 +100,53 @@ def _run_proxy(target_port: int, port: int, delay: float) -> None:
         await server.serve_forever()
 
     asyncio.run(serve())
+
+
+class LocalCluster:
+    """A Redis Cluster of `primaries` primaries (and `replicas` replicas each) on spare
+    loopback ports, in `workdir`; `nodes` is what REDIS_CLUSTER_NODES takes."""
+
+    def __init__(self, workdir: Path, primaries: int = 3, replicas: int = 0) -> None:
+        from tests.support import spare_port
+
+        self.workdir = workdir
+        self.servers = [
+            RedisServer(
+                workdir, port, "--cluster-enabled", "yes",
+                "--cluster-port", str(spare_port()),  # the bus (by default port + 10000)
+                "--cluster-config-file", f"nodes-{port}.conf",
+                "--cluster-node-timeout", "1000", "--save", "", "--appendonly", "no",
+            )
+            for port in (spare_port() for _ in range(primaries * (1 + replicas)))
+        ]  # fmt: skip
+        self.replicas = replicas
+
+    @property
+    def nodes(self) -> str:
+        return ",".join(f"127.0.0.1:{server.port}" for server in self.servers)
+
+    def start(self) -> "LocalCluster":
+        for server in self.servers:
+            server.start()
+        subprocess.run(
+            [require_program("redis-cli", "apt-get install redis-tools"), "--cluster", "create",
+             *(f"127.0.0.1:{server.port}" for server in self.servers),
+             "--cluster-replicas", str(self.replicas), "--cluster-yes"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(self.is_ready, timeout=20, what="the cluster to be ready")
+        return self
+
+    def is_ready(self) -> bool:
+        """Every node says the cluster is ok and sees every other node."""
+        for server in self.servers:
+            info = server.client().execute_command("CLUSTER", "INFO").decode()
+            if "cluster_state:ok" not in info:
+                return False
+            if f"cluster_known_nodes:{len(self.servers)}" not in info:
+                return False
+        return True
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.kill()

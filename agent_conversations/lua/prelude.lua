@@ -5,21 +5,23 @@
 -- ARGV: 1 conversation id, 2 now (epoch ms), 3 now (ISO-8601, as the frontend shows it),
 --       4 when the keys expire (epoch ms; '0' keeps them forever), 5 the live-update channel,
 --       6 most messages a conversation holds, 7 most bytes of message JSON it holds (caps that
---       keep every read of it short), 8 the per-agent index prefix; a script's own arguments:
---       own_arg(1), ...
+--       keep every read of it short), 8 the per-agent index prefix, 9 in cluster mode the key
+--       that says the conversation is watched (store.py's watched_key), else ''; a script's
+--       own arguments: own_arg(1), ...
 local conversation, messages, message_index = KEYS[1], KEYS[2], KEYS[3]
 local ctx = {created = KEYS[4], accessed = KEYS[5], count = KEYS[6], expiry = KEYS[7],
              by_elevenlabs_id = KEYS[8], elevenlabs_ids = KEYS[9], agent_ids = KEYS[10],
              agent_prefix = ARGV[8]}
 local id, now_ms, now_iso, expire_at, live_channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local most_messages, most_bytes = tonumber(ARGV[6]), tonumber(ARGV[7])
+local watched_key = ARGV[9]
 
 local function own_key(n)
   return KEYS[10 + n]
 end
 
 local function own_arg(n)
-  return ARGV[8 + n]
+  return ARGV[9 + n]
 end
 
 -- The call is alive: its session record (a key of another store) lives `ttl_ms` more, from now.
@@ -68,7 +70,12 @@ end
 -- (agent_conversations/live.py relies on how it begins).
 -- Published from inside the write, so frames leave in the order the writes happened; and only
 -- when some process subscribes, so a write nobody watches never builds the conversation.
+-- In cluster mode NUMSUB counts only this node's subscribers, while the cluster passes a PUBLISH
+-- to every node: there, sockets keep a lease on watched_key instead.
 local function watched()
+  if watched_key ~= '' then
+    return redis.call('EXISTS', watched_key) == 1
+  end
   return redis.call('PUBSUB', 'NUMSUB', live_channel)[2] > 0
 end
 

@@ -4,10 +4,15 @@
 -- KEYS: 1 the conversation hash, 2 its messages list, 3 its pushes hash (deliveryId ->
 --       {"at", "while", "frame"}: a push is pending while the key `while`, its task, exists;
 --       the others are dropped here).
+--       KEYS[4] (cluster mode): the key that says the conversation is watched, set here for
+--       ARGV[1] ms (the socket renews it: store.py's conversation_watched).
 -- Returns {conversation JSON, pending push entries as stored...}, or {false} if it is unknown.
 local conversation = conversation_json(KEYS[1], KEYS[2])
 if not conversation then
   return {false}
+end
+if KEYS[4] then
+  redis.call('SET', KEYS[4], '1', 'PX', ARGV[1])
 end
 local snapshot = {conversation}
 local entries = redis.call('HGETALL', KEYS[3])

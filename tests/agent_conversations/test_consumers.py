@@ -15,7 +15,6 @@ from agent_conversations.consumers import (
     CLOSE_ORIGIN_NOT_ALLOWED,
     CLOSE_UNAUTHORIZED,
 )
-from agent_conversations.store import SORT_INDEX_KEYS
 from elevenlabs_agent.redis import breaker
 from tests.live import WAIT, close_code, frame, run, socket, subscribed
 from tests.support import API
@@ -44,7 +43,9 @@ def test_connect_sends_the_snapshot_without_touching_the_conversation(redis_db, 
     async def scenario() -> None:
         await append(conversation_id, "Hello")
         before = await get_conversation(conversation_id)  # a GET moves lastAccessedAt
-        accessed = redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], conversation_id)
+        accessed = redis_db.zscore(
+            store.indexes_of(conversation_id).sort("lastAccessedAt"), conversation_id
+        )
         monkeypatch.setattr(store, "_now_ms", lambda: int(accessed) + 60_000)  # a minute later
         communicator, snapshot = await subscribed(f"conversationId={conversation_id}")
 
@@ -54,7 +55,12 @@ def test_connect_sends_the_snapshot_without_touching_the_conversation(redis_db, 
             "conversation": before,
         }
         # The socket did not move it (had it, it would be a minute later).
-        assert redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], conversation_id) == accessed
+        assert (
+            redis_db.zscore(
+                store.indexes_of(conversation_id).sort("lastAccessedAt"), conversation_id
+            )
+            == accessed
+        )
         await communicator.disconnect()
 
     run(scenario)

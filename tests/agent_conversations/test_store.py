@@ -6,8 +6,6 @@ import pytest
 
 from agent_conversations import store
 from agent_conversations.store import (
-    EXPIRY_INDEX_KEY,
-    SORT_INDEX_KEYS,
     conversation_create,
     conversation_ensure,
     conversation_get,
@@ -75,8 +73,7 @@ def test_conversation_create_stores_the_record_and_indexes(redis_db):
     stored = redis_db.hgetall(conversation_key(cid))
     assert stored[b"agentId"] == b"agent-1"
     assert stored[b"metadata"] == b'{"b":[],"a":{"x":1}}'
-    for index in SORT_INDEX_KEYS.values():
-        assert redis_db.zscore(index, cid) is not None
+    assert indexed(redis_db, cid) == index_keys(cid)
     assert THIRTY_DAYS - 10 < redis_db.ttl(conversation_key(cid)) <= THIRTY_DAYS
 
 
@@ -103,7 +100,7 @@ def test_conversation_get_moves_last_accessed_and_renews_retention(redis_db, clo
 
     assert conversation["lastAccessedAt"] == from_epoch_ms(created_at + 5_000)
     assert conversation["createdAt"] == from_epoch_ms(created_at)
-    assert redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], cid) == clock.now
+    assert redis_db.zscore(store.indexes_of(cid).sort("lastAccessedAt"), cid) == clock.now
     assert redis_db.pttl(conversation_key(cid)) > 100_000
 
 
@@ -119,7 +116,7 @@ def test_message_append_keeps_order_and_counts(redis_db):
     conversation = opened(cid)
     assert [m["content"] for m in conversation["messages"]] == [f"text {n}" for n in range(5)]
     assert conversation["messageCount"] == 5
-    assert redis_db.zscore(SORT_INDEX_KEYS["messageCount"], cid) == 5
+    assert redis_db.zscore(store.indexes_of(cid).sort("messageCount"), cid) == 5
 
 
 def test_message_append_stores_the_message_exactly(redis_db):
@@ -163,7 +160,7 @@ def test_message_append_moves_last_accessed_and_renews_every_key(redis_db, clock
 
     message_append(conversation_id=cid, message=a_message("m2"))
 
-    assert redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], cid) == clock.now
+    assert redis_db.zscore(store.indexes_of(cid).sort("lastAccessedAt"), cid) == clock.now
     for key in (conversation_key(cid), messages_key(cid), message_index_key(cid)):
         assert THIRTY_DAYS - 10 < redis_db.ttl(key) <= THIRTY_DAYS
 
@@ -277,9 +274,7 @@ def test_expired_conversation_leaves_get_list_and_total_together(redis_db, setti
     page = conversation_list(limit=10, offset=0, sort_by="createdAt", sort_order="asc")
     assert [c["conversationId"] for c in page.conversations.decoded()] == [kept]
     assert page.total == 1
-    assert redis_db.zscore(EXPIRY_INDEX_KEY, gone) is None
-    for index in SORT_INDEX_KEYS.values():
-        assert redis_db.zscore(index, gone) is None
+    assert indexed(redis_db, gone) == []
 
 
 def test_retention_zero_keeps_forever(redis_db, settings):
@@ -289,7 +284,7 @@ def test_retention_zero_keeps_forever(redis_db, settings):
 
     for key in (conversation_key(cid), messages_key(cid), message_index_key(cid)):
         assert redis_db.ttl(key) == -1
-    assert redis_db.zscore(EXPIRY_INDEX_KEY, cid) is None
+    assert redis_db.zscore(store.indexes_of(cid).expiry(), cid) is None
 
 
 def test_concurrent_appends_store_every_message_exactly_once_in_order(real_redis_db):
@@ -375,10 +370,18 @@ def test_a_list_page_too_large_for_one_call_is_read_in_pieces_in_order(redis_db,
     assert all(c["messageCount"] == 3 for c in pieces.conversations.decoded())
 
 
+SORTS = ("createdAt", "lastAccessedAt", "messageCount")
+
+
+def index_keys(cid: str) -> list[str]:
+    """The sorted sets that list `cid` (in its shard, in cluster mode)."""
+    indexes = store.indexes_of(cid)
+    return [*(indexes.sort(sort_by) for sort_by in SORTS), indexes.expiry()]
+
+
 def indexed(redis_db, cid: str) -> list[str]:
     """The indexes that still hold `cid`."""
-    indexes = [*SORT_INDEX_KEYS.values(), EXPIRY_INDEX_KEY]
-    return [index for index in indexes if redis_db.zscore(index, cid) is not None]
+    return [index for index in index_keys(cid) if redis_db.zscore(index, cid) is not None]
 
 
 def expire_now(redis_db, cids: list[str]) -> None:
@@ -388,12 +391,23 @@ def expire_now(redis_db, cids: list[str]) -> None:
     for cid in cids:
         for key in (conversation_key(cid), messages_key(cid), message_index_key(cid)):
             redis_db.pexpireat(key, past)
-        redis_db.zadd(EXPIRY_INDEX_KEY, {cid: past})
+        redis_db.zadd(store.indexes_of(cid).expiry(), {cid: past})
+
+
+def listed_beside(cid: str, count: int) -> list[str]:
+    """`count` new conversation ids listed in the same indexes as `cid` (in cluster mode, its
+    shard's)."""
+    ids = (f"{cid}-{n}" for n in itertools.count())
+    return [
+        *itertools.islice((i for i in ids if store.indexes_of(i) == store.indexes_of(cid)), count)
+    ]
 
 
 def test_writes_sweep_expired_conversations_from_the_indexes_without_a_list_call(redis_db):
-    expired = [conversation_create()["conversationId"] for _ in range(5)]
     live = conversation_create()["conversationId"]
+    expired = listed_beside(live, 5)  # a write sweeps its own indexes (cluster: its shard's)
+    for cid in expired:
+        conversation_ensure(conversation_id=cid)
     expire_now(redis_db, expired)
     assert all(indexed(redis_db, cid) for cid in expired)  # nothing has swept them yet
 
@@ -411,8 +425,9 @@ def test_a_backlog_of_expired_conversations_is_swept_in_bounded_calls(redis_db):
 
     assert empty.total == 0
     assert empty.conversations.decoded() == []
-    for index in (*SORT_INDEX_KEYS.values(), EXPIRY_INDEX_KEY):
-        assert redis_db.zcard(index) == 0
+    for indexes in store.all_indexes():
+        for index in (*(indexes.sort(sort_by) for sort_by in SORTS), indexes.expiry()):
+            assert redis_db.zcard(index) == 0
 
 
 # --- ElevenLabs call ids mapped to conversations ----------------------------------------------
@@ -441,7 +456,7 @@ def test_a_conversation_keeps_its_16_most_recent_elevenlabs_ids(redis_db):
 
     assert conversation_id_for(elevenlabs_id="el-0") is None
     assert all(conversation_id_for(elevenlabs_id=f"el-{n}") == "c-1" for n in range(1, 17))
-    assert redis_db.hlen(store.BY_ELEVENLABS_ID_KEY) == 16
+    assert redis_db.hlen(store.indexes_of("c-1").by_elevenlabs_id) == 16
 
 
 def test_an_expired_conversation_s_elevenlabs_ids_are_forgotten(redis_db, settings, clock):
@@ -452,10 +467,11 @@ def test_an_expired_conversation_s_elevenlabs_ids_are_forgotten(redis_db, settin
     clock.now = now
 
     assert conversation_id_for(elevenlabs_id="el-old") is None
-    conversation_create()  # any write sweeps a few expired conversations
+    # Any write to its shard sweeps a few expired conversations, as does any list page.
+    conversation_list(limit=1, offset=0, sort_by="createdAt", sort_order="asc")
 
-    assert redis_db.hlen(store.BY_ELEVENLABS_ID_KEY) == 0
-    assert redis_db.hlen(store.ELEVENLABS_IDS_KEY) == 0
+    assert redis_db.hlen(store.indexes_of("c-old").by_elevenlabs_id) == 0
+    assert redis_db.hlen(store.indexes_of("c-old").elevenlabs_ids) == 0
 
 
 def test_a_redis_that_lost_its_scripts_runs_them_again(redis_db):

@@ -5,7 +5,7 @@ import pytest
 
 from agent_conversations import store
 from agent_conversations.serializers import MESSAGE_CONTENT_MAX_LENGTH
-from agent_conversations.store import SORT_INDEX_KEYS, conversation_key, messages_key
+from agent_conversations.store import conversation_key, messages_key
 from agent_conversations.views import CONVERSATION_CREATED, MESSAGE_ADDED
 from elevenlabs_agent.errors import CONVERSATION_FULL, CONVERSATION_NOT_FOUND
 from elevenlabs_agent.ids import CONVERSATION_ID
@@ -264,11 +264,11 @@ def test_list_sorts_by_message_count(api, redis_db):
 
 def test_list_does_not_move_last_accessed(api, redis_db):
     cid = new_conversation(api)
-    score = redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], cid)
+    score = redis_db.zscore(store.indexes_of(cid).sort("lastAccessedAt"), cid)
 
     api.get(f"{API}/list")
 
-    assert redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], cid) == score
+    assert redis_db.zscore(store.indexes_of(cid).sort("lastAccessedAt"), cid) == score
 
 
 @pytest.mark.parametrize(
@@ -309,7 +309,10 @@ def test_session_registration_starts_the_conversation(api, redis_db, monkeypatch
     assert first["conversationCreated"] is True
     assert second["conversationCreated"] is False
     # The second registration touched the conversation it found.
-    assert redis_db.zscore(SORT_INDEX_KEYS["lastAccessedAt"], "voice-1") == 1_800_000_005_000
+    assert (
+        redis_db.zscore(store.indexes_of("voice-1").sort("lastAccessedAt"), "voice-1")
+        == 1_800_000_005_000
+    )
     conversation = api.get(f"{API}/voice-1").json()
     assert_conversation(conversation)
     assert conversation["messages"] == []

@@ -64,7 +64,7 @@ def test_registering_again_counts_the_conversation_as_used(redis_db, monkeypatch
     ).conversation.decoded()
     assert touched["lastAccessedAt"] == from_epoch_ms(now + 5_000) != touched["createdAt"]
     assert (
-        redis_db.zscore(conversation_store.SORT_INDEX_KEYS["lastAccessedAt"], "conv-1")
+        redis_db.zscore(conversation_store.indexes_of("conv-1").sort("lastAccessedAt"), "conv-1")
         == now + 5_000
     )
 

@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from rest_framework.test import APIClient
 
 from agent_conversations import store as conversations
+from agent_tasks.store import task_key
 from elevenlabs_agent.errors import WEBHOOK_SECRET_MISSING
 from tests.conftest import RUNNER_SECRET
 from tests.conftest import WEBHOOK_SECRET as SECRET
@@ -218,12 +219,12 @@ def test_a_tool_call_naming_no_conversation_is_400(runner):
 def test_a_callback_for_a_deleted_conversation_is_404_and_stores_nothing(runner, redis_db):
     conversation_id = conversation_with_session()
     request_id = tool_call(session_id=CALL).json()["result"]["requestId"]
-    redis_db.delete(*redis_db.keys(f"elevenlabs:conversation:{conversation_id}*"))
+    redis_db.delete(*redis_db.keys(conversations.conversation_key(conversation_id) + "*"))
 
     assert callback(request_id).status_code == 404
 
     assert task(request_id)["status"] == "pending"
-    assert redis_db.keys(f"elevenlabs:conversation:{conversation_id}*") == []
+    assert redis_db.keys(conversations.conversation_key(conversation_id) + "*") == []
 
 
 @pytest.mark.parametrize("route", ["/agent-tools", "/callback"])
@@ -370,7 +371,7 @@ def test_a_push_expires_with_its_task(runner, redis_db):
     callback(request_id, output="ok")
     assert len(pending_pushes(conversation_id)) == 1
 
-    redis_db.delete(f"elevenlabs:task:{request_id}")  # as its TTL would
+    redis_db.delete(task_key(request_id))  # as its TTL would
 
     assert pending_pushes(conversation_id) == []
     assert redis_db.hlen(conversations.pushes_key(conversation_id)) == 0
