@@ -13,7 +13,7 @@ METRICS_DIR = export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$$(mk
 	rm -f "$$PROMETHEUS_MULTIPROC_DIR"/*.db
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run serve test lint format redis bench bench-http bench-ws bench-outage bench-durability profile demo-callback
+.PHONY: help install lock run serve test lint format redis bench bench-cluster bench-http bench-ws bench-outage bench-durability profile demo-callback
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ test: $(STAMP) ## Run the tests (real-Redis tests skip when 127.0.0.1:6379 is do
 
 bench: $(STAMP) redis ## Store benchmark against the real Redis (flushes its db 14); see docs/benchmarks.md
 	$(BIN)/python bench/store_bench.py
+
+bench-cluster: $(STAMP) redis ## make bench's work on a local 3-primary Redis Cluster against one Redis (db 14)
+	$(BIN)/python bench/cluster_bench.py
 
 bench-http: $(STAMP) ## Every route under wrk on candidate servers; writes docs/http-bench/ (AGAINST=<checkout>: A/B only)
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[bench]'

@@ -288,6 +288,7 @@ def conversation_call(
         messages_key(conversation_id),
         message_index_key(conversation_id),
         *indexes.lua_keys,
+        watched_key(conversation_id),
         *(extra_keys or ()),
     ]
     args = [
@@ -299,7 +300,7 @@ def conversation_call(
         settings.CONVERSATION_MAX_MESSAGES,
         settings.CONVERSATION_MAX_BYTES,
         indexes.agent_prefix,
-        watched_key(conversation_id) if cluster_mode() else "",
+        "1" if cluster_mode() else "",
         *extra_args,
     ]
     return script(keys, args)

@@ -35,7 +35,7 @@ from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 # many primaries share the conversations (64), and a list page reads every shard's index.
 SHARDS = 64
 # Redirections a round trip follows (a slot moved, then moved on) before it gives up.
-MOST_REDIRECTIONS = 5
+MOST_REDIRECTIONS = 10
 # Pause before asking again after TRYAGAIN (a slot's keys are half moved: soon they are not).
 TRYAGAIN_PAUSE_SECONDS = 0.01
 
@@ -119,19 +119,25 @@ def routed(
             continue
         if ask_node is not None:
             replies, ask_node = replies[1:], None
-        redirect = next((r for r in replies if isinstance(r, _REDIRECTS)), None)
+        redirect = next((r for r in replies if _is_redirect(r)), None)
         if redirect is None:
             return replies
         if isinstance(redirect, redis.exceptions.MovedError):
             _refresh(client)
         elif isinstance(redirect, redis.exceptions.AskError):
             ask_node = _node(client, redirect.host, redirect.port)
-        else:
+        else:  # TRYAGAIN: the slot's keys are half moved
             time.sleep(TRYAGAIN_PAUSE_SECONDS)
-    raise redis.ConnectionError(f"slot {slot} kept moving ({MOST_REDIRECTIONS} redirections)")
+    # A 503 for this call (redis.py), without the breaker: the cluster answers, it is busy.
+    raise redis.exceptions.TryAgainError(f"slot {slot} still moving ({MOST_REDIRECTIONS} tries)")
 
 
-_REDIRECTS = (redis.exceptions.AskError, redis.exceptions.TryAgainError)  # MOVED is an ASK
+def _is_redirect(reply: Any) -> bool:
+    """MOVED, ASK, TRYAGAIN; or a script stopped, before it wrote anything, by a key its slot
+    has moved already (prelude.lua's before_writing): as TRYAGAIN."""
+    if isinstance(reply, redis.exceptions.AskError | redis.exceptions.TryAgainError):
+        return True  # MOVED is an ASK
+    return isinstance(reply, redis.ResponseError) and "non local key" in str(reply)
 
 
 def _primary(client: RedisCluster, slot: int) -> ClusterNode:
@@ -188,7 +194,7 @@ def scattered(client: RedisCluster, calls: Sequence[tuple[Any, ...]], send: Send
         except redis.ConnectionError:  # that primary is gone: each call finds its way alone
             answers = [_UNANSWERED] * len(numbers)
         for n, answer in zip(numbers, answers, strict=True):
-            if answer is _UNANSWERED or isinstance(answer, _REDIRECTS):
+            if answer is _UNANSWERED or _is_redirect(answer):
                 answer = routed(client, [calls[n]], None, send)[0]
             replies[n] = answer
     return replies

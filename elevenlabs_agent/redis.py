@@ -37,6 +37,7 @@ OUTAGE_ERRORS = (
     redis.ConnectionError,
     redis.TimeoutError,
     redis.exceptions.ClusterDownError,  # a cluster missing a primary (failover under way)
+    redis.exceptions.TryAgainError,  # a cluster's slot still moving (cluster.routed)
     redis.exceptions.RedisClusterException,  # no node of REDIS_CLUSTER_NODES answers
     redis.exceptions.OutOfMemoryError,
     redis.exceptions.ReadOnlyError,

@@ -145,6 +145,9 @@ class LocalCluster:
                 return False
             if f"cluster_known_nodes:{len(self.servers)}" not in info:
                 return False
+            replication = server.client().info("replication")
+            if replication["role"] == "slave" and replication["master_link_status"] != "up":
+                return False  # a replica still in its first sync
         return True
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@
 -- own_arg(3): an ElevenLabs conversation id to map to this conversation, or ''.
 -- own_arg(4): the agentId of a new conversation, or ''; own_arg(5): its metadata JSON, or ''.
 -- Returns 1 if created, 0 if it existed.
+before_writing(own_arg(4) ~= '' and own_arg(4) or nil)
 if own_key(1) then
   redis.call('SET', own_key(1), own_arg(1), 'PX', own_arg(2))
 end

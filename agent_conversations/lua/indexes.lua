@@ -30,6 +30,13 @@ local function index_score(ctx, agent_id, which, score, id)
   end
 end
 
+-- Read each of an agent's indexes (see before_writing in prelude.lua).
+local function touch_agent_indexes(ctx, agent_id)
+  for _, key in pairs(agent_indexes(ctx, agent_id)) do
+    redis.call('EXISTS', key)
+  end
+end
+
 local function index_remove(indexes, id)
   redis.call('ZREM', indexes.created, id)
   redis.call('ZREM', indexes.accessed, id)
@@ -58,6 +65,12 @@ local function sweep_expired(ctx, by_expiry, most)
   local clock = redis.call('TIME')
   local now = '(' .. (clock[1] * 1000 + math.floor(clock[2] / 1000))
   local expired = redis.call('ZRANGEBYSCORE', by_expiry, '-inf', now, 'LIMIT', 0, most)
+  for _, gone in ipairs(expired) do  -- every key it derives is read before any is written
+    local agent_id = redis.call('HGET', ctx.agent_ids, gone)
+    if agent_id then
+      touch_agent_indexes(ctx, agent_id)
+    end
+  end
   for _, gone in ipairs(expired) do
     forget_conversation(ctx, gone)
   end

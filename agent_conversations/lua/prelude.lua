@@ -1,23 +1,24 @@
 -- Shared by every script that reads or writes one conversation (store.py's `conversation_call`).
 -- KEYS: 1 conversation hash, 2 messages list, 3 message-index hash, then the global indexes
 --       4 by-created-at, 5 by-last-accessed-at, 6 by-message-count, 7 by-expiry, 8 by-elevenlabs-id,
---       9 elevenlabs-ids, 10 agent-ids (indexes.lua); a script's own keys: own_key(1), ...
+--       9 elevenlabs-ids, 10 agent-ids (indexes.lua), 11 the key that says the conversation is
+--       watched (cluster mode only: store.py's watched_key); a script's own keys: own_key(1), ...
 -- ARGV: 1 conversation id, 2 now (epoch ms), 3 now (ISO-8601, as the frontend shows it),
 --       4 when the keys expire (epoch ms; '0' keeps them forever), 5 the live-update channel,
 --       6 most messages a conversation holds, 7 most bytes of message JSON it holds (caps that
---       keep every read of it short), 8 the per-agent index prefix, 9 in cluster mode the key
---       that says the conversation is watched (store.py's watched_key), else ''; a script's
---       own arguments: own_arg(1), ...
+--       keep every read of it short), 8 the per-agent index prefix, 9 '1' in cluster mode, else
+--       ''; a script's own arguments: own_arg(1), ...
 local conversation, messages, message_index = KEYS[1], KEYS[2], KEYS[3]
 local ctx = {created = KEYS[4], accessed = KEYS[5], count = KEYS[6], expiry = KEYS[7],
              by_elevenlabs_id = KEYS[8], elevenlabs_ids = KEYS[9], agent_ids = KEYS[10],
              agent_prefix = ARGV[8]}
+local watched_key = KEYS[11]
 local id, now_ms, now_iso, expire_at, live_channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local most_messages, most_bytes = tonumber(ARGV[6]), tonumber(ARGV[7])
-local watched_key = ARGV[9]
+local cluster = ARGV[9] == '1'
 
 local function own_key(n)
-  return KEYS[10 + n]
+  return KEYS[11 + n]
 end
 
 local function own_arg(n)
@@ -43,10 +44,8 @@ local function set_agent(agent_id)
   redis.call('HSET', ctx.agent_ids, id, agent_id)
 end
 
--- Move lastAccessedAt and renew the sliding retention of the conversation's keys; and, as every
--- read and write of a conversation does, sweep a few expired conversations from the indexes.
+-- Move lastAccessedAt and renew the sliding retention of the conversation's keys.
 local function touch()
-  sweep_expired(ctx, ctx.expiry, 10)
   redis.call('HSET', conversation, 'lastAccessedAt', now_iso)
   local agent_id = agent_of_conversation()
   index_score(ctx, agent_id, 'accessed', now_ms, id)
@@ -73,7 +72,7 @@ end
 -- In cluster mode NUMSUB counts only this node's subscribers, while the cluster passes a PUBLISH
 -- to every node: there, sockets keep a lease on watched_key instead.
 local function watched()
-  if watched_key ~= '' then
+  if cluster then
     return redis.call('EXISTS', watched_key) == 1
   end
   return redis.call('PUBSUB', 'NUMSUB', live_channel)[2] > 0
@@ -120,3 +119,17 @@ local function append_message(message_id, message_json)
   index_score(ctx, agent_of_conversation(), 'count', count, id)
   return APPENDED, count
 end
+
+-- Cluster mode, while the shard's slot moves to another primary: a key that a script derives
+-- rather than declares (an agent's indexes) may be gone from here already, and touching it then
+-- is an error that stops the script where it is. So a script touches each one first, before it
+-- writes anything (store.py runs it again once the slot has moved).
+local function before_writing(agent_id)
+  if cluster and agent_id then
+    touch_agent_indexes(ctx, agent_id)
+  end
+end
+
+before_writing(agent_of_conversation())
+-- Every read and write of a conversation sweeps a few expired conversations from the indexes.
+sweep_expired(ctx, ctx.expiry, 10)

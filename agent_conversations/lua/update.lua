@@ -5,6 +5,7 @@ if redis.call('EXISTS', conversation) == 0 then
   return false
 end
 local old_agent, new_agent = agent_of_conversation(), own_arg(1)
+before_writing(new_agent ~= '' and new_agent or nil)
 if new_agent ~= '' and new_agent ~= old_agent then
   if old_agent then
     index_remove(agent_indexes(ctx, old_agent), id)
