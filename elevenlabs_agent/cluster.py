@@ -21,6 +21,7 @@ failover on a worker's event loop.
 """
 
 import contextlib
+import functools
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -76,19 +77,22 @@ def _slot(calls: Sequence[tuple[Any, ...]]) -> int | None:
         name = call[0].upper() if isinstance(call[0], str) else call[0].decode().upper()
         if name in ("EVALSHA", "EVAL"):
             if int(call[2]) > 0:
-                slots.add(key_slot(_as_bytes(call[3])))
+                slots.add(_key_slot(call[3]))
         elif name not in _KEYLESS and len(call) > 1:
-            slots.add(key_slot(_as_bytes(call[1])))
+            slots.add(_key_slot(call[1]))
     if len(slots) > 1:
         raise ValueError(f"one round trip names keys of slots {sorted(slots)}: use scatter")
     return slots.pop() if slots else None
 
 
-def _as_bytes(value: Any) -> bytes:
-    return value if isinstance(value, bytes) else str(value).encode()
+@functools.lru_cache(maxsize=8192)
+def _key_slot(key: str | bytes) -> int:
+    """The slot of a key (the indexes' few hundred names come again and again)."""
+    return key_slot(key if isinstance(key, bytes) else str(key).encode())
 
 
 Send = Callable[[redis.ConnectionPool, Sequence[tuple[Any, ...]], float | None], list[Any]]
+Read = Callable[[redis.Connection], Any]
 
 
 def routed(
@@ -177,24 +181,51 @@ def ping_primaries(client: RedisCluster) -> None:
 _UNANSWERED = object()
 
 
-def scattered(client: RedisCluster, calls: Sequence[tuple[Any, ...]], send: Send) -> list[Any]:
+def scattered(
+    client: RedisCluster, calls: Sequence[tuple[Any, ...]], send: Send, read: Read
+) -> list[Any]:
     """Independent calls, each naming keys of one slot (of many): one round trip per primary
-    that holds some, replies in the calls' order (error replies as values). A call that the
-    cluster redirects is sent again on its own, by `routed`."""
+    that holds some, all sent before any reply is read (so the primaries work at once), replies
+    in the calls' order (error replies as values, read by `read`). A call that the cluster
+    redirects, or whose primary could not be reached, is sent again on its own by `routed`."""
     by_node: dict[str, tuple[ClusterNode, list[int]]] = {}
+    by_slot: dict[int | None, ClusterNode] = {}
     for n, call in enumerate(calls):
         slot = _slot([call])
-        node = client.get_default_node() if slot is None else _primary(client, slot)
+        node = by_slot.get(slot)
+        if node is None:
+            node = client.get_default_node() if slot is None else _primary(client, slot)
+            by_slot[slot] = node
         by_node.setdefault(node.name, (node, []))[1].append(n)
-    replies: list[Any] = [None] * len(calls)
-    for node, numbers in by_node.values():
-        pool = client.get_redis_connection(node).connection_pool
-        try:
-            answers = send(pool, [calls[n] for n in numbers], None)
-        except redis.ConnectionError:  # that primary is gone: each call finds its way alone
-            answers = [_UNANSWERED] * len(numbers)
-        for n, answer in zip(numbers, answers, strict=True):
-            if answer is _UNANSWERED or _is_redirect(answer):
-                answer = routed(client, [calls[n]], None, send)[0]
-            replies[n] = answer
+    replies: list[Any] = [_UNANSWERED] * len(calls)
+    sent: list[tuple[redis.ConnectionPool, redis.Connection, list[int]]] = []
+    try:
+        for node, numbers in by_node.values():
+            pool = client.get_redis_connection(node).connection_pool
+            connection = pool.get_connection()
+            try:
+                connection.send_packed_command(
+                    connection.pack_commands([calls[n] for n in numbers])
+                )
+            except redis.ConnectionError:  # that primary is gone: its calls go alone, below
+                connection.disconnect()
+                pool.release(connection)
+                continue
+            sent.append((pool, connection, numbers))
+        while sent:
+            pool, connection, numbers = sent[0]
+            try:
+                for n in numbers:
+                    replies[n] = read(connection)
+            except redis.ConnectionError:
+                connection.disconnect()
+            pool.release(connection)
+            sent.pop(0)
+    finally:
+        for pool, connection, _ in sent:  # an error: their replies are unread, never reuse them
+            connection.disconnect()
+            pool.release(connection)
+    for n, reply in enumerate(replies):
+        if reply is _UNANSWERED or _is_redirect(reply):
+            replies[n] = routed(client, [calls[n]], None, send)[0]
     return replies

@@ -271,7 +271,7 @@ def scatter(*calls: tuple[Any, ...]) -> list[Any]:
     client = redis_client()
     if not isinstance(client, RedisCluster):
         return commands(*calls)
-    replies = cluster.scattered(client, calls, _send)
+    replies = cluster.scattered(client, calls, _send, _reply)
     for reply in replies:
         if isinstance(reply, redis.ResponseError):
             raise reply
