@@ -56,6 +56,7 @@ def manage_check(**overrides: str) -> subprocess.CompletedProcess:
         ("CURSOR_RUNNER_TIMEOUT_SECONDS", "5"),
         ("TASK_TTL_SECONDS", "1d"),
         ("REDIS_SENTINELS", "sentinel-a"),
+        ("REDIS_CLUSTER_NODES", "node-a,node-b:7001"),
         ("LOG_LEVEL", "verbose"),
         ("DEBUG", "ture"),
         ("TRUST_X_FORWARDED_PROTO", "yes please"),
@@ -106,3 +107,13 @@ def test_production_refuses_the_embedded_store_unless_asked_for():
     assert "ELEVENLABS_EMBEDDED_STORE=true" in refused.stderr
     assert allowed.returncode == 0, allowed.stderr
     assert debugging.returncode == 0, debugging.stderr
+
+
+def test_a_cluster_is_named_alone_or_startup_stops():
+    both = manage_check(REDIS_CLUSTER_NODES="127.0.0.1:7001,127.0.0.1:7002")  # and REDIS_URL
+    alone = manage_check(REDIS_URL="", REDIS_CLUSTER_NODES="127.0.0.1:7001,127.0.0.1:7002")
+
+    assert both.returncode != 0
+    assert "set one of them" in both.stderr
+    assert len(both.stderr.strip().splitlines()) == 1, both.stderr
+    assert alone.returncode == 0, alone.stderr
