@@ -22,6 +22,10 @@ and hashes that outlive a conversation's keys until it is swept (lua/indexes.lua
   elevenlabs:conversations:by-elevenlabs-id    ElevenLabs conversation id -> conversation id
   elevenlabs:conversations:elevenlabs-ids      conversation id -> its ElevenLabs ids (JSON array)
 
+In cluster mode (REDIS_CLUSTER_NODES) each of these names carries the hash tag of the
+conversation's shard, and each shard has its own indexes (`Indexes`; the layout and its
+reasons: docs/api.md, "Redis keys"): a conversation and its index entries share one slot.
+
 Every write is one Lua script, so a conversation and its indexes never disagree. An append
 is RPUSH + HSET + HINCRBY: its cost does not depend on the conversation's length; the caps
 (CONVERSATION_MAX_MESSAGES, CONVERSATION_MAX_BYTES) bound what any read of one conversation
@@ -29,7 +33,7 @@ costs. Conversations whose keys Redis has expired leave the indexes a few per re
 and up to 1,000 per list call (lua/indexes.lua, `sweep_expired`), and are never counted
 meanwhile, so a conversation leaves GET, the pages and the total at the same moment. A list
 page, of all conversations or of one agent's, is ZCARD, ZCOUNT and ZRANGE: O(log N + page)
-however many conversations exist.
+however many conversations exist (in cluster mode, per shard, merged: `_merged_page`).
 
 Reads answer in one round trip: Lua assembles each AgentConversation's JSON
 (lua/conversation_json.lua) from the stored message and metadata JSON, which is never decoded
@@ -38,6 +42,7 @@ and re-encoded. Every write that changes a conversation also publishes the live-
 are in lua/, each with its KEYS, ARGV and return values at the top.
 """
 
+import functools
 import re
 import time
 import uuid
@@ -137,7 +142,7 @@ class Indexes:
 
     prefix: str  # elevenlabs:conversations: (cluster mode: elevenlabs:conversations:{tag}:)
 
-    @property
+    @functools.cached_property
     def agent_prefix(self) -> str:
         """lua/indexes.lua derives an agent's indexes: agent_prefix + agentId + ':by-...'."""
         return f"{self.prefix}agent:"
@@ -158,7 +163,7 @@ class Indexes:
     def elevenlabs_ids(self) -> str:
         return f"{self.prefix}elevenlabs-ids"
 
-    @property
+    @functools.cached_property
     def lua_keys(self) -> list[str]:
         """The keys every index-writing script gets, in the order lua/indexes.lua reads them."""
         return [

@@ -250,14 +250,17 @@ def commands(*calls: tuple[Any, ...], last_within: float | None = None) -> list[
     was pooled), a timeout is not (a frozen Redis costs one timeout), and an error reply raises
     (the first one, once every reply has been read, so the connection goes back clean).
     Replies are not decoded (bytes, ints, lists); callers read them as the commands define.
+    In cluster mode the calls name keys of one slot, and go to its primary (cluster.routed).
     `last_within`: the last command blocks (WAIT), and its reply may take that many seconds
     before the socket timeout starts to count.
     """
     client = redis_client()
     if isinstance(client, RedisCluster):
-        replies = cluster.routed(client, calls, last_within, _send)
-    else:
-        replies = _send(client.connection_pool, calls, last_within)
+        return _raise_first_error(cluster.routed(client, calls, last_within, _send))
+    return _raise_first_error(_send(client.connection_pool, calls, last_within))
+
+
+def _raise_first_error(replies: list[Any]) -> list[Any]:
     for reply in replies:
         if isinstance(reply, redis.ResponseError):
             raise reply
@@ -265,17 +268,14 @@ def commands(*calls: tuple[Any, ...], last_within: float | None = None) -> list[
 
 
 def scatter(*calls: tuple[Any, ...]) -> list[Any]:
-    """Independent commands in as few round trips as possible, their raw replies in order (the
+    """Independent reads in as few round trips as possible, their raw replies in order (the
     first error reply raised): one round trip, or in cluster mode one per primary holding
-    their keys (each command's keys in one slot, any slot)."""
+    their keys (each command's keys in one slot, any slot). In cluster mode a command whose
+    reply was lost is sent again: reads only."""
     client = redis_client()
     if not isinstance(client, RedisCluster):
         return commands(*calls)
-    replies = cluster.scattered(client, calls, _send, _reply)
-    for reply in replies:
-        if isinstance(reply, redis.ResponseError):
-            raise reply
-    return replies
+    return _raise_first_error(cluster.scattered(client, calls, _send, _reply))
 
 
 def load_everywhere(source: bytes) -> None:
