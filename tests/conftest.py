@@ -96,6 +96,8 @@ def redis_db(request, settings) -> Iterator[redis.Redis]:
     client.flushdb()
     yield client
     client.flushdb()
+    if isinstance(client, ClusterInspector):
+        client.close()  # the test's own client (the others are the service's)
 
 
 @pytest.fixture
