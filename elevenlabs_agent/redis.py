@@ -410,30 +410,53 @@ def durability() -> Durability:
 
 
 def _read_durability() -> ReportedDurability:
+    """What the primary reports; in cluster mode the weakest primary's (every primary holds
+    someone's conversations)."""
     if settings.REDIS_EMBEDDED:  # one process's memory: no replica, nothing on disk
         return {"replicasConnected": 0, "appendOnly": False, "snapshots": False}
     report: ReportedDurability = {}
     with contextlib.suppress(StoreUnavailable, redis.ResponseError):
-        replication, persistence = _info("replication", "persistence")
-        report["replicasConnected"] = int(replication.get("connected_slaves", 0))
-        report["appendOnly"] = persistence.get("aof_enabled") == "1"
+        primaries = _info("replication", "persistence")
+        report["replicasConnected"] = min(
+            int(replication.get("connected_slaves", 0)) for replication, _ in primaries
+        )
+        report["appendOnly"] = all(
+            persistence.get("aof_enabled") == "1" for _, persistence in primaries
+        )
     with contextlib.suppress(StoreUnavailable, redis.ResponseError):  # CONFIG may be disabled
-        report["snapshots"] = bool(_config_get("save").strip())
+        report["snapshots"] = all(save.strip() for save in _config_get("save"))
     return report
 
 
-@store_operation
-def _info(*sections: str) -> list[dict[str, str]]:
-    """INFO of each section, as its fields."""
-    replies = commands(*(("INFO", section) for section in sections))
+def _on_every_primary(*calls: tuple[Any, ...]) -> list[list[Any]]:
+    """The calls' replies from the Redis, or from each primary of a cluster."""
+    client = redis_client()
+    if not isinstance(client, RedisCluster):
+        return [commands(*calls)]
     return [
-        dict(line.split(":", 1) for line in reply.decode().splitlines() if ":" in line)
-        for reply in replies
+        _raise_first_error(_send(client.get_redis_connection(node).connection_pool, calls, None))
+        for node in client.get_primaries()
     ]
 
 
 @store_operation
-def _config_get(name: str) -> str:
-    reply = commands(("CONFIG", "GET", name))[0]  # RESP3: a map; RESP2: [name, value]
-    value = next(iter(reply.values())) if isinstance(reply, dict) else reply[1]
-    return value.decode()
+def _info(*sections: str) -> list[list[dict[str, str]]]:
+    """Per primary, INFO of each section as its fields."""
+    return [
+        [
+            dict(line.split(":", 1) for line in reply.decode().splitlines() if ":" in line)
+            for reply in replies
+        ]
+        for replies in _on_every_primary(*(("INFO", section) for section in sections))
+    ]
+
+
+@store_operation
+def _config_get(name: str) -> list[str]:
+    """Per primary, the setting's value."""
+    values = []
+    for (reply,) in _on_every_primary(("CONFIG", "GET", name)):
+        # RESP3: a map; RESP2: [name, value]
+        value = next(iter(reply.values())) if isinstance(reply, dict) else reply[1]
+        values.append(value.decode())
+    return values

@@ -51,6 +51,7 @@ def use_redis(
     """Point the service's store (and its live updates) at `url`, or at a cluster, for this
     test; return the raw client to inspect it (a RedisCluster for a cluster)."""
     settings.REDIS_CLUSTER_NODES = cluster_nodes or []
+    settings.REDIS_EMBEDDED = embedded  # as the settings derive it from REDIS_URL
     settings.CACHES = {
         "default": redis_cache_settings(url, embedded=embedded, cluster_nodes=cluster_nodes)
     }

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from redis.crc import key_slot
+from rest_framework.test import APIClient
 
 from agent_conversations import store
+from elevenlabs_agent import redis as redis_module
 from elevenlabs_agent.errors import StoreUnavailable
 from tests.conftest import use_redis
 from tests.redis_servers import LocalCluster
@@ -249,3 +251,29 @@ def owner_of(cluster: LocalCluster, slot: int):
 def migrate(source, target, keys: list[bytes]) -> None:
     for key in keys:
         source.client().execute_command("MIGRATE", "127.0.0.1", target.port, key, 0, 5000)
+
+
+def test_config_reports_the_durability_of_the_weakest_primary(
+    three_primaries_with_replicas, settings
+):
+    cluster = three_primaries_with_replicas
+    use_redis(settings, "", cluster_nodes=cluster.nodes.split(","))
+    replica = next(s for s in cluster.servers if s.client().info("replication")["role"] == "slave")
+
+    before = APIClient().get("/config").json()["config"]["durability"]
+    replica.kill()  # one primary is left without its replica
+    wait_until(
+        lambda: min(
+            s.client().info("replication")["connected_slaves"]
+            for s in cluster.servers
+            if s is not replica and s.client().info("replication")["role"] == "master"
+        ) == 0,
+        timeout=10, what="its primary to see the replica gone",
+    )  # fmt: skip
+    redis_module._durability_read = None  # as 5 s later
+    after = APIClient().get("/config").json()["config"]["durability"]
+
+    assert before["replicasConnected"] == 1
+    assert after["replicasConnected"] == 0
+    assert after["appendOnly"] is False
+    assert after["snapshots"] is False

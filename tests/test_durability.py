@@ -120,7 +120,6 @@ def test_config_reports_the_durability_the_deployment_has(settings, real_redis_d
 
 def test_the_embedded_store_reports_that_it_keeps_nothing(settings):
     use_redis(settings, FAKE_REDIS_URL, embedded=True)
-    settings.REDIS_EMBEDDED = True
 
     durability = APIClient().get("/config").json()["config"]["durability"]
 
