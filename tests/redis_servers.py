@@ -107,17 +107,18 @@ class LocalCluster:
     loopback ports, in `workdir`; `nodes` is what REDIS_CLUSTER_NODES takes."""
 
     def __init__(self, workdir: Path, primaries: int = 3, replicas: int = 0) -> None:
-        from tests.support import spare_port
+        from tests.support import spare_ports
 
         self.workdir = workdir
+        count = primaries * (1 + replicas)
+        ports = spare_ports(2 * count)  # each node's, and its bus's (by default port + 10000)
         self.servers = [
             RedisServer(
-                workdir, port, "--cluster-enabled", "yes",
-                "--cluster-port", str(spare_port()),  # the bus (by default port + 10000)
+                workdir, port, "--cluster-enabled", "yes", "--cluster-port", str(bus),
                 "--cluster-config-file", f"nodes-{port}.conf",
                 "--cluster-node-timeout", "1000", "--save", "", "--appendonly", "no",
             )
-            for port in (spare_port() for _ in range(primaries * (1 + replicas)))
+            for port, bus in zip(ports[:count], ports[count:], strict=True)
         ]  # fmt: skip
         self.replicas = replicas
 
@@ -126,6 +127,14 @@ class LocalCluster:
         return ",".join(f"127.0.0.1:{server.port}" for server in self.servers)
 
     def start(self) -> "LocalCluster":
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # never leave a node behind
+            raise
+        return self
+
+    def _start(self) -> None:
         for server in self.servers:
             server.start()
         subprocess.run(
@@ -135,7 +144,6 @@ class LocalCluster:
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_until(self.is_ready, timeout=20, what="the cluster to be ready")
-        return self
 
     def is_ready(self) -> bool:
         """Every node says the cluster is ok and sees every other node."""

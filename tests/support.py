@@ -22,9 +22,20 @@ REAL_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 def spare_port() -> int:
     """A loopback port nothing listens on (as of now)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return spare_ports(1)[0]
+
+
+def spare_ports(count: int) -> list[int]:
+    """`count` different loopback ports nothing listens on (each held until all are chosen,
+    so that none comes twice)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
